@@ -1,0 +1,32 @@
+# Set-up and everyday commands. `make demo` and `make test` each work on a fresh clone.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test bench lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	# The CPU build of torch first, so that no dependency pulls a multi-GB CUDA build.
+	$(BIN)/python -m pip install --disable-pip-version-check "torch==2.13.0"
+	$(BIN)/python -m pip install --disable-pip-version-check -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/physioaffect demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -q
+
+bench: $(STAMP)
+	$(BIN)/python -m pip install --disable-pip-version-check -e ".[dev,bench]"
+	$(BIN)/python benchmarks/bench_de.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check physioaffect tests benchmarks
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,82 @@
+"""numpy in -> numpy out, xarray in -> xarray out: the shared wrapping of feature functions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._validation import check_sfreq, check_signal
+from ..errors import InvalidParameterError
+
+
+@dataclass
+class InputInfo:
+    """What a feature function needs to label its output like its input."""
+
+    is_xarray: bool
+    lead_dims: tuple = ()
+    lead_coords: dict = field(default_factory=dict)
+    channel_names: list | None = None
+    attrs: dict = field(default_factory=dict)
+
+
+def unwrap(data, sfreq, *, name: str = "data"):
+    """Split ``data`` into a float64 array and the labels needed to rebuild an xarray.
+
+    ``sfreq`` may be None when ``data`` is a DataArray carrying ``attrs["sfreq"]``.
+    """
+    try:
+        import xarray as xr
+    except ImportError:  # pragma: no cover - xarray is a dependency
+        xr = None
+    if xr is not None and isinstance(data, xr.DataArray):
+        if data.ndim < 2:
+            raise InvalidParameterError(
+                f"`{name}` must have dims (..., 'channel', 'time'), got dims {data.dims}")
+        if sfreq is None:
+            sfreq = data.attrs.get("sfreq")
+        ch_dim = data.dims[-2]
+        lead_dims = tuple(data.dims[:-2])
+        lead_coords = {}
+        for cname, coord in data.coords.items():
+            if coord.dims and set(coord.dims) <= set(lead_dims):
+                lead_coords[cname] = (coord.dims, coord.values)
+        channel_names = ([str(c) for c in data[ch_dim].values] if ch_dim in data.coords else None)
+        info = InputInfo(True, lead_dims, lead_coords, channel_names,
+                         {k: v for k, v in data.attrs.items() if k != "sfreq"})
+        values = data.values
+    else:
+        info = InputInfo(False)
+        values = data
+    sfreq = check_sfreq(sfreq)
+    values = check_signal(values, name=name, min_ndim=2)
+    return values, sfreq, info
+
+
+def wrap(values, info: InputInfo, *, sfreq: float, feature_dim: str, feature_names,
+         feature_coords: dict | None = None, onsets=None, attrs: dict | None = None):
+    """Label ``values`` of shape (*lead, [n_windows,] n_channels, n_features) as a DataArray."""
+    import xarray as xr
+
+    n_lead = values.ndim - (3 if onsets is not None else 2)
+    lead_dims = info.lead_dims if info.lead_dims and len(info.lead_dims) == n_lead else tuple(
+        "epoch" if n_lead == 1 else f"dim_{i}" for i in range(n_lead))
+    dims = list(lead_dims)
+    coords = {}
+    if onsets is not None:
+        dims.append("window")
+        coords["onset"] = ("window", np.asarray(onsets, dtype=float))
+    dims += ["channel", feature_dim]
+    n_channels = values.shape[-2]
+    names = info.channel_names or [f"ch{i}" for i in range(n_channels)]
+    coords["channel"] = ("channel", list(names))
+    coords[feature_dim] = (feature_dim, list(feature_names))
+    for cname, (cdims, cvals) in (feature_coords or {}).items():
+        coords[cname] = (cdims, cvals)
+    if info.lead_dims == lead_dims:
+        coords.update(info.lead_coords)
+    all_attrs = dict(info.attrs)
+    all_attrs.update(attrs or {})
+    all_attrs["sfreq"] = float(sfreq)
+    return xr.DataArray(values, dims=dims, coords=coords, attrs=all_attrs)
