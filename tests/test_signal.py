@@ -62,7 +62,7 @@ def test_streaming_equals_one_shot_exactly(rng, chunks):
     x = rng.standard_normal((20, sum(chunks)))
     f = StreamingFilter(sos, n_channels=20)
     edges = np.cumsum([0, *chunks])
-    out = np.concatenate([f.process(x[:, a:b]) for a, b in zip(edges[:-1], edges[1:])], axis=1)
+    out = np.concatenate([f.process(x[:, a:b]) for a, b in zip(edges[:-1], edges[1:], strict=False)], axis=1)
     np.testing.assert_array_equal(out, sosfilt(sos, x))
     assert f.n_samples_seen == x.shape[1]
     assert "StreamingFilter" in repr(f)

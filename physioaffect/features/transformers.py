@@ -63,7 +63,7 @@ class _EpochBandTransformer(TransformerMixin, BaseEstimator):
         if self.bands is not None:
             return [str(b) for b in self.bands]
         preset = getattr(self, "preset", None)
-        return list((PRESETS[preset]["bands"] if preset else DEFAULT_BANDS))
+        return list(PRESETS[preset]["bands"] if preset else DEFAULT_BANDS)
 
     def get_feature_names_out(self, input_features=None):
         """Names ``"<channel>_<band>"`` of the flattened output columns."""
