@@ -79,20 +79,17 @@ def _log2(log_base) -> bool:
     raise InvalidParameterError(f"`log_base` must be 'e' or 2, got {log_base!r}")
 
 
-def _n_groups(n_rows: int, n_bands: int) -> int:
-    """Band groups per block of rows so that tasks spread evenly over Numba's threads."""
-    import numba
+def _band_groups(n_rows: int, n_bands: int, n_jobs: int) -> int:
+    """Split the bands into groups so that (row blocks x band groups) tasks fill ``n_jobs`` threads."""
+    from ..signal._cascade import LANES
 
-    from ._de_kernels import LANES
-
-    threads = numba.get_num_threads()
     n_blocks = -(-n_rows // LANES)
-    if threads <= 1:
+    if n_jobs <= 1:
         return 1
     best, best_eff = 1, 0.0
     for g in range(1, n_bands + 1):
         tasks = n_blocks * g
-        eff = tasks / (-(-tasks // threads) * threads)
+        eff = tasks / (-(-tasks // n_jobs) * n_jobs)
         if eff > best_eff + 1e-9:
             best, best_eff = g, eff
         if eff >= 0.9:
@@ -130,44 +127,66 @@ def _design(bands, design_sfreq, order):
     return filter_bank(bands, design_sfreq, order)
 
 
-def _window_variances_fused(x2d, sos, starts, length, zero_phase, per_window):
+def _window_variances_fused(x2d, sos, starts, length, zero_phase, per_window, n_jobs=1):
     """Window variances (n_windows, n_bands, n_rows) through the fused Numba kernels."""
     from scipy import signal as sps
 
+    from .._parallel import run_tasks
+    from ..signal._cascade import LANES, plan_groups, state_to_rows
     from ..signal.filters import default_padlen
     from . import _de_kernels as k
 
     n_rows, n_times = x2d.shape
     n_bands = sos.shape[0]
-    groups = _n_groups(n_rows, n_bands)
+    groups = np.stack([plan_groups(s) for s in sos])
+    n_split = _band_groups(n_rows, n_bands, n_jobs)
+    blocks = [(c0, min(LANES, n_rows - c0)) for c0 in range(0, n_rows, LANES)]
+    splits = [((g * n_bands) // n_split, ((g + 1) * n_bands) // n_split) for g in range(n_split)]
     ends = starts + length
     if per_window:
-        acc = k.de_sums_causal(x2d, sos, starts, ends, np.ones(len(starts), dtype=np.bool_),
-                               np.arange(len(starts), dtype=np.int64), len(starts), groups)
+        n_acc = len(starts)
+        acc = np.zeros((n_acc, n_bands, 2, n_rows))
+        args = (starts, ends, np.ones(n_acc, dtype=np.bool_), np.arange(n_acc, dtype=np.int64), acc)
+        run_tasks(k.de_causal_task,
+                  [(x2d, c0, nl, groups, lo, hi, *args) for c0, nl in blocks for lo, hi in splits],
+                  n_jobs)
         sums = acc
     else:
-        edges = np.unique(np.concatenate([[0], starts, ends]))
+        # accumulate per segment between consecutive window edges, then add the segments of
+        # each window (no running sum over the whole recording, so no drift with its length)
+        edges = np.unique(np.concatenate([[0, n_times], starts, ends])).astype(np.int64)
+        n_seg = len(edges) - 1
+        acc = np.zeros((n_seg, n_bands, 2, n_rows))
         if zero_phase:
-            edges = np.unique(np.concatenate([edges, [n_times]]))
-            seg_of = np.repeat(np.arange(len(edges) - 1, dtype=np.int64), np.diff(edges))
+            seg_of = np.repeat(np.arange(n_seg, dtype=np.int64), np.diff(edges))
             pad = default_padlen(sos[0])
-            zi = np.stack([sps.sosfilt_zi(s) for s in sos])
-            acc = k.de_sums_zero_phase(x2d, sos, zi, pad, seg_of, len(edges) - 1, groups)
+            n_grp, group = groups.shape[1:3]
+            zi_rows = np.stack([
+                state_to_rows(np.repeat(sps.sosfilt_zi(s)[:, :, None], LANES, axis=2), group, n_grp)
+                for s in sos])
+            run_tasks(k.de_zero_phase_task,
+                      [(x2d, c0, nl, groups, zi_rows, pad, lo, hi, seg_of, acc)
+                       for c0, nl in blocks for lo, hi in splits], n_jobs)
         else:
-            n_runs = len(edges) - 1
-            reset = np.zeros(n_runs, dtype=np.bool_)
+            stop = int(ends.max())
+            e = edges[edges <= stop]
+            reset = np.zeros(len(e) - 1, dtype=np.bool_)
             reset[0] = True
-            acc = k.de_sums_causal(x2d, sos, edges[:-1].astype(np.int64), edges[1:].astype(np.int64),
-                                   reset, np.arange(n_runs, dtype=np.int64), n_runs, groups)
-        cum = np.concatenate([np.zeros((1, *acc.shape[1:])), np.cumsum(acc, axis=0)])
+            args = (e[:-1], e[1:], reset, np.arange(len(e) - 1, dtype=np.int64), acc)
+            run_tasks(k.de_causal_task,
+                      [(x2d, c0, nl, groups, lo, hi, *args) for c0, nl in blocks for lo, hi in splits],
+                      n_jobs)
         i0 = np.searchsorted(edges, starts)
-        i1 = np.searchsorted(edges, ends)
-        sums = cum[i1] - cum[i0]
+        n_in = np.searchsorted(edges, ends) - i0
+        sums = np.zeros((len(starts), n_bands, 2, n_rows))
+        for j in range(int(n_in.max())):
+            use = n_in > j
+            sums[use] += acc[i0[use] + j]
     mean = sums[:, :, 0] / length
     return np.maximum(sums[:, :, 1] / length - mean * mean, 0.0)
 
 
-def _window_variances_scipy(x2d, sos, starts, length, zero_phase, per_window):
+def _window_variances_scipy(x2d, sos, starts, length, zero_phase, per_window, n_jobs=1):
     """Reference route through scipy: filter, then windowed population variance."""
     from scipy import signal as sps
 
@@ -187,7 +206,7 @@ def _window_variances_scipy(x2d, sos, starts, length, zero_phase, per_window):
 def differential_entropy(data, sfreq=None, *, bands=None, window=None, step=None,
                          zero_phase=_UNSET, log_base=_UNSET, preset=None, baseline=None,
                          order=_UNSET, per_window=_UNSET, design_sfreq=_UNSET,
-                         backend="numba", as_xarray=None):
+                         backend="numba", n_jobs=None, as_xarray=None):
     """Differential entropy per (window, channel, band) of band-filtered signals.
 
     Each band's Butterworth band-pass (second-order sections) is applied to the continuous signal,
@@ -238,6 +257,9 @@ def differential_entropy(data, sfreq=None, *, bands=None, window=None, step=None
         Rate the band edges are designed for; default ``sfreq``.
     backend : {"numba", "scipy"}, default="numba"
         The fused kernel or the scipy reference route (filter, then windowed variance).
+    n_jobs : int, optional
+        Threads for the fused kernel (blocks of 16 channels x groups of bands); default: every CPU
+        this process may use (or ``PHYSIOAFFECT_NUM_THREADS``).
     as_xarray : bool, optional
         Return a DataArray; default: only when ``data`` is one.
 
@@ -310,7 +332,9 @@ def differential_entropy(data, sfreq=None, *, bands=None, window=None, step=None
     lead = values.shape[:-1]
     x2d = np.ascontiguousarray(values.reshape(-1, n_times))
     route = _window_variances_fused if backend == "numba" else _window_variances_scipy
-    var = route(x2d, sos, starts, length, zero_phase, per_window)  # (n_windows, n_bands, rows)
+    from .._parallel import resolve_n_jobs
+
+    var = route(x2d, sos, starts, length, zero_phase, per_window, resolve_n_jobs(n_jobs))
     de = de_from_variance(var, "e")
     de = np.moveaxis(de, 2, 1).reshape(len(starts), *lead, len(bands))  # (n_win, ..., ch, band)
     de = np.moveaxis(de, 0, -3)  # (..., n_win, ch, band)
@@ -322,7 +346,7 @@ def differential_entropy(data, sfreq=None, *, bands=None, window=None, step=None
                 f"got {base_vals.shape}")
         base = differential_entropy(base_vals, sfreq, bands=bands, zero_phase=zero_phase,
                                     log_base="e", order=settings["order"], per_window=per_window,
-                                    design_sfreq=dsf, backend=backend)
+                                    design_sfreq=dsf, backend=backend, n_jobs=n_jobs)
         de = de - base[..., None, :, :]
     if use_log2:
         de = de / math.log(2.0)

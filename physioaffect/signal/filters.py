@@ -175,10 +175,11 @@ def _rows(x):
     return np.ascontiguousarray(x.reshape(-1, x.shape[-1]))
 
 
-def _numba_sosfilt(sos, x2d, zi2d):
-    from ._kernels import sosfilt_lanes
+def _numba_sosfilt(sos, x2d, zi2d, n_jobs=None):
+    from .._parallel import resolve_n_jobs
+    from ._kernels import sosfilt_rows
 
-    return sosfilt_lanes(x2d, sos, zi2d)
+    return sosfilt_rows(x2d, sos, zi2d, resolve_n_jobs(n_jobs))
 
 
 def sosfilt(sos, x, zi=None, *, backend: str = "numba"):
