@@ -248,7 +248,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="short recordings and fewer repeats")
     ap.add_argument("--threads", type=int, default=min(2, cpu_count()),
-                    help="also time the fused kernel with this many Numba threads (1: one-core rows only)")
+                    help="also time the fused kernel with this many threads (1: one-core rows only)")
     ap.add_argument("--torcheeg-seconds", type=float, default=None,
                     help="time budget for TorchEEG per workload (default 4, --quick 1)")
     ap.add_argument("--no-compile-check", action="store_true", help="skip the fresh-process check")
@@ -259,7 +259,7 @@ def main(argv=None) -> int:
 
     from physioaffect.features import differential_entropy
 
-    n_par = max(1, min(args.threads, numba.config.NUMBA_NUM_THREADS))
+    n_par = max(1, args.threads)
     zpn = f"physioaffect fused zero-phase, {n_par} threads"
     cn = f"physioaffect fused causal, {n_par} threads"
     te_budget = args.torcheeg_seconds or (1.0 if args.quick else 4.0)
@@ -281,8 +281,7 @@ def main(argv=None) -> int:
 
     def fused(n_threads, **kw):
         def call(data, sfreq):
-            numba.set_num_threads(n_threads)
-            return differential_entropy(data, sfreq, window=WINDOW_S, **kw)
+            return differential_entropy(data, sfreq, window=WINDOW_S, n_jobs=n_threads, **kw)
 
         return call
 
@@ -326,7 +325,6 @@ def main(argv=None) -> int:
         routes = {key: Timed(key, fn, rounds, work) for key, fn, rounds in plan}
 
         run_interleaved(list(routes.values()))
-        numba.set_num_threads(1)
 
         speeds = {k: r.mega_per_s for k, r in routes.items()}
         out = {k: r.output for k, r in routes.items()}
@@ -375,7 +373,7 @@ def main(argv=None) -> int:
     print(f"machine: {machine_line()}")
     print(f"numpy {np.__version__}, scipy {scipy.__version__}, numba {numba.__version__}, "
           f"mne {mne_version}, torcheeg {te_version}")
-    print(f"one core unless a row says otherwise (Numba threads, BLAS and torch limited to 1); "
+    print(f"one core unless a row says otherwise (kernel threads, BLAS and torch limited to 1); "
           f"medians of {fast_rounds} (physioaffect) / {slow_rounds} (scipy, mne) interleaved rounds; "
           f"TorchEEG: one pass over ~{te_budget:g} s of randomly chosen windows, scaled to the whole")
     print()

@@ -206,3 +206,14 @@ def test_bad_signals(rng):
         differential_entropy(np.ones((2, 20)), SFREQ)
     with pytest.raises(InvalidSignalError, match="baseline"):
         differential_entropy(np.ones((2, 640)), SFREQ, baseline=np.ones((3, 640)))
+
+
+def test_labelled_output_round_trips_through_netcdf(rng, tmp_path):
+    x = xr.DataArray(rng.standard_normal((2, 3, 640)), dims=("epoch", "channel", "time"),
+                     coords={"channel": ["Fz", "Cz", "Pz"]}, attrs={"sfreq": SFREQ})
+    de = differential_entropy(x, window=1.0, preset="torcheeg")
+    path = tmp_path / "de.nc"
+    de.to_netcdf(path, engine="h5netcdf")
+    back = xr.open_dataarray(path, engine="h5netcdf")
+    xr.testing.assert_identical(back.load(), de)
+    assert back.attrs["preset"] == "torcheeg" and back.attrs["units"] == "bits"

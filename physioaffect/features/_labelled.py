@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,10 +27,7 @@ def unwrap(data, sfreq, *, name: str = "data"):
 
     ``sfreq`` may be None when ``data`` is a DataArray carrying ``attrs["sfreq"]``.
     """
-    try:
-        import xarray as xr
-    except ImportError:  # pragma: no cover - xarray is a dependency
-        xr = None
+    xr = sys.modules.get("xarray")  # a DataArray implies xarray is imported; never import it here
     if xr is not None and isinstance(data, xr.DataArray):
         if data.ndim < 2:
             raise InvalidParameterError(

@@ -11,6 +11,7 @@ cascade and accumulates float64 window sums without writing any filtered signal 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 
@@ -121,24 +122,47 @@ def _check_bands(bands, sfreq):
     return out
 
 
-def _design(bands, design_sfreq, order):
+@functools.lru_cache(maxsize=64)
+def _design_cached(band_items, design_sfreq, order):
     from ..signal.filters import filter_bank
 
-    return filter_bank(bands, design_sfreq, order)
+    sos = filter_bank(dict(band_items), design_sfreq, order)
+    sos.flags.writeable = False
+    return sos
 
 
-def _window_variances_fused(x2d, sos, starts, length, zero_phase, per_window, n_jobs=1):
-    """Window variances (n_windows, n_bands, n_rows) through the fused Numba kernels."""
+def _design(bands, design_sfreq, order):
+    """Band-pass SOS of every band, (n_bands, order, 6); cached, read-only."""
+    return _design_cached(tuple(bands.items()), float(design_sfreq), int(order))
+
+
+@functools.lru_cache(maxsize=64)
+def _kernel_plan_cached(band_items, design_sfreq, order):
     from scipy import signal as sps
 
-    from .._parallel import run_tasks
     from ..signal._cascade import LANES, plan_groups, state_to_rows
     from ..signal.filters import default_padlen
+
+    sos = _design_cached(band_items, design_sfreq, order)
+    groups = np.stack([plan_groups(s) for s in sos])
+    n_grp, group = groups.shape[1:3]
+    zi_rows = np.stack([
+        state_to_rows(np.repeat(sps.sosfilt_zi(s)[:, :, None], LANES, axis=2), group, n_grp)
+        for s in sos])
+    for a in (groups, zi_rows):
+        a.flags.writeable = False
+    return groups, zi_rows, default_padlen(sos[0])
+
+
+def _window_variances_fused(x2d, plan, starts, length, zero_phase, per_window, n_jobs=1):
+    """Window variances (n_windows, n_bands, n_rows) through the fused Numba kernels."""
+    from .._parallel import run_tasks
+    from ..signal._cascade import LANES
     from . import _de_kernels as k
 
     n_rows, n_times = x2d.shape
-    n_bands = sos.shape[0]
-    groups = np.stack([plan_groups(s) for s in sos])
+    groups, zi_rows, pad = plan
+    n_bands = groups.shape[0]
     n_split = _band_groups(n_rows, n_bands, n_jobs)
     blocks = [(c0, min(LANES, n_rows - c0)) for c0 in range(0, n_rows, LANES)]
     splits = [((g * n_bands) // n_split, ((g + 1) * n_bands) // n_split) for g in range(n_split)]
@@ -159,11 +183,6 @@ def _window_variances_fused(x2d, sos, starts, length, zero_phase, per_window, n_
         acc = np.zeros((n_seg, n_bands, 2, n_rows))
         if zero_phase:
             seg_of = np.repeat(np.arange(n_seg, dtype=np.int64), np.diff(edges))
-            pad = default_padlen(sos[0])
-            n_grp, group = groups.shape[1:3]
-            zi_rows = np.stack([
-                state_to_rows(np.repeat(sps.sosfilt_zi(s)[:, :, None], LANES, axis=2), group, n_grp)
-                for s in sos])
             run_tasks(k.de_zero_phase_task,
                       [(x2d, c0, nl, groups, zi_rows, pad, lo, hi, seg_of, acc)
                        for c0, nl in blocks for lo, hi in splits], n_jobs)
@@ -178,17 +197,22 @@ def _window_variances_fused(x2d, sos, starts, length, zero_phase, per_window, n_
                       n_jobs)
         i0 = np.searchsorted(edges, starts)
         n_in = np.searchsorted(edges, ends) - i0
-        sums = np.zeros((len(starts), n_bands, 2, n_rows))
-        for j in range(int(n_in.max())):
-            use = n_in > j
-            sums[use] += acc[i0[use] + j]
+        if (n_in == 1).all():
+            sums = acc[i0]
+        else:
+            sums = np.zeros((len(starts), n_bands, 2, n_rows))
+            for j in range(int(n_in.max())):
+                use = n_in > j
+                sums[use] += acc[i0[use] + j]
     mean = sums[:, :, 0] / length
     return np.maximum(sums[:, :, 1] / length - mean * mean, 0.0)
 
 
-def _window_variances_scipy(x2d, sos, starts, length, zero_phase, per_window, n_jobs=1):
+def _window_variances_scipy(x2d, plan, starts, length, zero_phase, per_window, n_jobs=1):
     """Reference route through scipy: filter, then windowed population variance."""
     from scipy import signal as sps
+
+    sos = plan
 
     idx = starts[:, None] + np.arange(length)[None, :]
     out = np.empty((len(starts), sos.shape[0], x2d.shape[0]))
@@ -331,10 +355,14 @@ def differential_entropy(data, sfreq=None, *, bands=None, window=None, step=None
                 f"end and needs more than {pad} (use a longer signal or zero_phase=False)")
     lead = values.shape[:-1]
     x2d = np.ascontiguousarray(values.reshape(-1, n_times))
-    route = _window_variances_fused if backend == "numba" else _window_variances_scipy
     from .._parallel import resolve_n_jobs
 
-    var = route(x2d, sos, starts, length, zero_phase, per_window, resolve_n_jobs(n_jobs))
+    if backend == "numba":
+        plan = _kernel_plan_cached(tuple(bands.items()), float(dsf), int(settings["order"]))
+        var = _window_variances_fused(x2d, plan, starts, length, zero_phase, per_window,
+                                      resolve_n_jobs(n_jobs))
+    else:
+        var = _window_variances_scipy(x2d, sos, starts, length, zero_phase, per_window)
     de = de_from_variance(var, "e")
     de = np.moveaxis(de, 2, 1).reshape(len(starts), *lead, len(bands))  # (n_win, ..., ch, band)
     de = np.moveaxis(de, 0, -3)  # (..., n_win, ch, band)

@@ -191,6 +191,7 @@ class _Layout:
     alpha_weight: np.ndarray     # posterior-dominant alpha weight in [0.3, 1]
     lateral: np.ndarray          # x / radius, clipped to [-1, 1], right positive
     frontal: np.ndarray          # frontal weight in [0, 1]
+    temporal: np.ndarray         # lateral temporal weight in [0, 1] (about 0.9 at T7 and T8)
     blink_weight: np.ndarray     # 1 at Fp1, decaying away from the eyes
     distance: np.ndarray         # electrode distances, m
 
@@ -205,6 +206,9 @@ def layout(montage: Montage) -> _Layout:
     background_mix = np.linalg.cholesky(corr + 1e-9 * np.eye(len(pos)))
     posterior = 1.0 / (1.0 + np.exp(6.0 * unit[:, 1]))
     frontal = 1.0 / (1.0 + np.exp(-6.0 * (unit[:, 1] - 0.2)))
+    temporal = (np.exp(-(unit[:, 1] / 0.5) ** 2)
+                / (1.0 + np.exp(-12.0 * (np.abs(unit[:, 0]) - 0.7)))
+                / (1.0 + np.exp(8.0 * (unit[:, 2] - 0.5))))
     nasion = _template_positions()["nasion"]
     eyes = nasion + _EYE_OFFSETS
 
@@ -218,6 +222,7 @@ def layout(montage: Montage) -> _Layout:
         alpha_weight=0.3 + 0.7 * posterior,
         lateral=np.clip(unit[:, 0], -1.0, 1.0),
         frontal=frontal,
+        temporal=temporal,
         blink_weight=blink(pos) / reference,
         distance=distance,
     )
@@ -229,16 +234,35 @@ def layout(montage: Montage) -> _Layout:
 
 @dataclass(frozen=True)
 class _Profile:
-    """Per-subject constants of the generator (see ``study``)."""
+    """Per-subject constants of the generator (see ``study``).
+
+    The affect gains are natural-log amplitude changes per unit of valence or arousal at
+    ``effect_size`` 1; :func:`default_profile` holds the values :func:`eeg` uses.
+    """
 
     gain: np.ndarray             # (n_channels,) amplifier / electrode gain
     mixing: np.ndarray | None    # (n_channels, n_channels) extra volume conduction, or None
     alpha_trait: np.ndarray      # (n_channels,) log alpha amplitude offsets (trait asymmetry)
     alpha_freq: float            # Hz
+    valence_alpha: np.ndarray    # (n_channels,) log alpha gain per unit valence
+    valence_fast: np.ndarray     # (n_channels,) log beta and gamma gain per unit valence
+    arousal_alpha: float = _K_AROUSAL_ALPHA   # log alpha loss per unit arousal
+    arousal_beta: float = _K_AROUSAL_BETA     # log beta gain per unit arousal
+    arousal_gamma: float = _K_AROUSAL_GAMMA   # log gamma gain per unit arousal
+    alpha_width: float = _ALPHA_WIDTH         # Hz, s.d. of the alpha peak
     alpha_scale: float = 1.0
     background_scale: float = 1.0
-    effect_scale: float = 1.0
+    sensor_noise: float = 0.0    # V RMS of white noise per electrode
     blink_rate: float = 12.0     # per minute
+
+
+def default_profile(lay: _Layout, *, gain: np.ndarray, alpha_freq: float,
+                    blink_rate: float) -> _Profile:
+    """The profile of :func:`eeg`: the module's fixed affect gains, no subject variation."""
+    n_ch = gain.shape[0]
+    return _Profile(gain=gain, mixing=None, alpha_trait=np.zeros(n_ch), alpha_freq=alpha_freq,
+                    valence_alpha=_K_VALENCE * lay.lateral * lay.frontal,
+                    valence_fast=np.zeros(n_ch), blink_rate=blink_rate)
 
 
 def _blinks(rng, n_times, sfreq, rate_per_min) -> np.ndarray:
@@ -267,11 +291,11 @@ def simulate(montage: Montage, lay: _Layout, profile: _Profile, *, sfreq: float,
     n_ch = montage.n_channels
     freqs = np.fft.rfftfreq(n_times, 1.0 / sfreq)
     nyquist = sfreq / 2.0
-    e = effect_size * profile.effect_scale
+    e = effect_size
 
     pink = np.zeros_like(freqs)
     pink[1:] = 1.0 / np.sqrt(np.maximum(freqs[1:], 1.0))
-    alpha_shape = np.exp(-0.5 * ((freqs - profile.alpha_freq) / _ALPHA_WIDTH) ** 2)
+    alpha_shape = np.exp(-0.5 * ((freqs - profile.alpha_freq) / profile.alpha_width) ** 2)
     beta_shape = band_shape(freqs, 14.0, min(30.0, 0.9 * nyquist))
     gamma_shape = (band_shape(freqs, 30.0, min(45.0, 0.9 * nyquist))
                    if 30.0 < 0.9 * nyquist else np.zeros_like(freqs))
@@ -283,15 +307,17 @@ def simulate(montage: Montage, lay: _Layout, profile: _Profile, *, sfreq: float,
     alpha = (np.sqrt(_ALPHA_COMMON) * alpha_sources[:1]
              + np.sqrt(1.0 - _ALPHA_COMMON) * alpha_sources[1:])
     log_alpha_gain = (profile.alpha_trait
-                      + _K_VALENCE * valence * e * lay.lateral * lay.frontal
-                      - _K_AROUSAL_ALPHA * arousal * e)
+                      + e * (valence * profile.valence_alpha - arousal * profile.arousal_alpha))
     alpha *= (_ALPHA_RMS * profile.alpha_scale * lay.alpha_weight
               * np.exp(log_alpha_gain))[:, None]
 
     beta = lay.background_mix @ spectral_noise(rng, (n_ch,), n_times, sfreq, beta_shape)
-    beta *= _BETA_RMS * profile.background_scale * np.exp(_K_AROUSAL_BETA * arousal * e)
+    log_fast_gain = valence * e * profile.valence_fast
+    beta *= (_BETA_RMS * profile.background_scale
+             * np.exp(profile.arousal_beta * arousal * e + log_fast_gain))[:, None]
     gamma = spectral_noise(rng, (n_ch,), n_times, sfreq, gamma_shape)
-    gamma *= _GAMMA_RMS * profile.background_scale * np.exp(_K_AROUSAL_GAMMA * arousal * e)
+    gamma *= (_GAMMA_RMS * profile.background_scale
+              * np.exp(profile.arousal_gamma * arousal * e + log_fast_gain))[:, None]
 
     spectrum = background + alpha + beta + gamma
     if profile.mixing is not None:
@@ -299,6 +325,8 @@ def simulate(montage: Montage, lay: _Layout, profile: _Profile, *, sfreq: float,
     data = np.fft.irfft(spectrum, n=n_times, axis=-1)
 
     data += lay.blink_weight[:, None] * _blinks(rng, n_times, sfreq, profile.blink_rate)[None, :]
+    if profile.sensor_noise > 0:
+        data += profile.sensor_noise * rng.standard_normal(data.shape)
     data *= profile.gain[:, None]
     if line_freq is not None and line_noise > 0:
         t = np.arange(n_times) / sfreq
@@ -407,10 +435,10 @@ def eeg(montage="dreamer", *, sfreq=None, duration=60.0, valence=0.0, arousal=0.
                 f"`subject_gain` must be {mont.n_channels} positive finite gains, one per channel "
                 f"of montage {mont.name!r}, got shape {gain.shape}")
     rng = check_random_state(random_state)
-    profile = _Profile(gain=gain, mixing=None, alpha_trait=np.zeros(mont.n_channels),
-                       alpha_freq=alpha_freq, blink_rate=blink_rate)
+    lay = layout(mont)
+    profile = default_profile(lay, gain=gain, alpha_freq=alpha_freq, blink_rate=blink_rate)
     with single_threaded_blas():
-        data = simulate(mont, layout(mont), profile, sfreq=sfreq, n_times=n_times,
+        data = simulate(mont, lay, profile, sfreq=sfreq, n_times=n_times,
                         valence=valence, arousal=arousal, effect_size=effect_size,
                         line_freq=line_freq, line_noise=line_noise, rng=rng)
     if not as_xarray:

@@ -11,6 +11,10 @@ from .._validation import check_sfreq
 from ..errors import InvalidParameterError
 from ..montage import get_montage
 from .eeg import (
+    _K_AROUSAL_ALPHA,
+    _K_AROUSAL_BETA,
+    _K_AROUSAL_GAMMA,
+    _K_VALENCE,
     _Profile,
     check_positive,
     check_random_state,
@@ -28,6 +32,17 @@ RATING_SCALES = {"dreamer": (1, 5), "deap": (1, 9)}
 _LINE_FREQ = 50.0
 _LINE_NOISE = 2e-6
 
+# Ranges of the per-subject draws (uniform unless said otherwise).
+_ALPHA_FREQ = (8.5, 12.0)          # Hz, individual alpha frequency
+_ALPHA_WIDTH = (0.6, 1.2)          # Hz, s.d. of the alpha peak
+_VALENCE_STRENGTH = (0.2, 1.5)     # multiplier of all valence effects
+_VALENCE_FAST_SHARE = (0.0, 0.8)   # share of valence carried by temporal beta/gamma
+_PAIR_CONCENTRATION = 0.7          # Dirichlet concentration of the frontal-pair weights
+_K_VALENCE_FAST = 0.5              # log beta/gamma gain per unit valence at T7/T8, full share
+_AROUSAL_STRENGTH = (0.5, 1.5)     # multiplier of all arousal effects
+_BACKGROUND_SPREAD = 0.3           # s.d. of the log background scale
+_SENSOR_NOISE = (0.5e-6, 3e-6)     # V RMS of white sensor noise per electrode
+
 
 def _check_count(value, name: str, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
@@ -44,23 +59,50 @@ def _ratings(rng, n_trials: int, low: int, high: int) -> np.ndarray:
     return np.where(is_high, rng.choice(above, n_trials), rng.choice(below, n_trials))
 
 
-def _subject_profile(rng, mont, lay, alpha_freq: float) -> _Profile:
-    """Random per-subject gains, volume conduction, trait asymmetry and alpha frequency."""
+def _pair_weights(rng, mont, lay) -> np.ndarray:
+    """Per-channel weight of the frontal pairs carrying a subject's valence asymmetry.
+
+    Each homologous frontal pair gets a Dirichlet share (concentration ``_PAIR_CONCENTRATION``)
+    times the number of pairs, so the weights average 1 and usually a few pairs dominate; both
+    channels of a pair share its weight. Channels outside the pairs get the mean weight, 1.
+    """
+    weight = np.ones(mont.n_channels)
+    pairs = mont.frontal_pairs
+    if pairs:
+        share = rng.dirichlet(np.full(len(pairs), _PAIR_CONCENTRATION)) * len(pairs)
+        for (left, right), w in zip(pairs, share, strict=True):
+            weight[mont.indices([left, right])] = w
+    return weight
+
+
+def _subject_profile(rng, mont, lay) -> _Profile:
+    """Random per-subject constants of the generator; see :func:`study`."""
     n_ch = mont.n_channels
     strength = rng.uniform(0.1, 0.35)
     neighbours = np.exp(-lay.distance / 0.04) * rng.uniform(0.5, 1.5, (n_ch, n_ch))
     np.fill_diagonal(neighbours, 0.0)
     neighbours /= neighbours.sum(axis=1, keepdims=True)
     mixing = (1.0 - strength) * np.eye(n_ch) + strength * neighbours
+    valence_strength = rng.uniform(*_VALENCE_STRENGTH)
+    fast_share = rng.uniform(*_VALENCE_FAST_SHARE)
+    arousal_strength = rng.uniform(*_AROUSAL_STRENGTH)
+    beta_share = rng.uniform(0.0, 1.0)
     return _Profile(
         gain=rng.lognormal(0.0, 0.25, n_ch),
         mixing=mixing,
         alpha_trait=0.3 * rng.standard_normal() * lay.lateral * lay.frontal
         + 0.1 * rng.standard_normal(n_ch),
-        alpha_freq=float(np.clip(alpha_freq + rng.normal(0.0, 0.8), 8.0, 12.5)),
+        alpha_freq=float(rng.uniform(*_ALPHA_FREQ)),
+        alpha_width=float(rng.uniform(*_ALPHA_WIDTH)),
+        valence_alpha=(valence_strength * (1.0 - fast_share) * _K_VALENCE
+                       * _pair_weights(rng, mont, lay) * lay.lateral * lay.frontal),
+        valence_fast=valence_strength * fast_share * _K_VALENCE_FAST * lay.temporal,
+        arousal_alpha=arousal_strength * _K_AROUSAL_ALPHA,
+        arousal_beta=arousal_strength * 2.0 * beta_share * _K_AROUSAL_BETA,
+        arousal_gamma=arousal_strength * 2.0 * (1.0 - beta_share) * _K_AROUSAL_GAMMA,
         alpha_scale=float(rng.lognormal(0.0, 0.3)),
-        background_scale=float(rng.lognormal(0.0, 0.2)),
-        effect_scale=float(rng.uniform(0.6, 1.4)),
+        background_scale=float(rng.lognormal(0.0, _BACKGROUND_SPREAD)),
+        sensor_noise=float(rng.uniform(*_SENSOR_NOISE)),
         blink_rate=float(rng.uniform(8.0, 20.0)),
     )
 
@@ -151,7 +193,7 @@ def study(montage="dreamer", *, n_subjects=4, n_trials=8, sfreq=None, trial_dura
     with single_threaded_blas():
         for s in range(n_subjects):
             sub_rng = np.random.default_rng(rng.integers(2**63))
-            profile = _subject_profile(sub_rng, mont, lay, 10.0)
+            profile = _subject_profile(sub_rng, mont, lay)
             alpha_freq[s] = profile.alpha_freq
             valence[s] = _ratings(sub_rng, n_trials, low, high)
             arousal[s] = _ratings(sub_rng, n_trials, low, high)
