@@ -212,7 +212,7 @@ def _window_variances_scipy(x2d, plan, starts, length, zero_phase, per_window, n
     """Reference route through scipy: filter, then windowed population variance."""
     from scipy import signal as sps
 
-    sos = plan
+    sos = np.array(plan)  # scipy's sosfilt needs a writable array; the cached design is read-only
 
     idx = starts[:, None] + np.arange(length)[None, :]
     out = np.empty((len(starts), sos.shape[0], x2d.shape[0]))

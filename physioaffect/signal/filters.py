@@ -146,7 +146,7 @@ def filter_bank(bands: Mapping[str, tuple[float, float]], sfreq: float, order: i
 
 def check_sos(sos) -> np.ndarray:
     """Validate an SOS array: shape (n_sections, 6), a0 == 1 for every section."""
-    sos = np.asarray(sos, dtype=np.float64)
+    sos = np.array(sos, dtype=np.float64)  # a private, writable copy
     if sos.ndim != 2 or sos.shape[1] != 6 or sos.shape[0] < 1:
         raise InvalidParameterError(f"`sos` must have shape (n_sections, 6), got {sos.shape}")
     if not np.isfinite(sos).all():
