@@ -57,6 +57,31 @@ def de_causal_task(x, c0, nl, groups, b_lo, b_hi, run_start, run_stop, run_reset
 
 
 @jit
+def _backward_sums(x, c0, nl, groups, b, bwd, fwd_out, t0, cnt, pad, seg_of, rev, tmp, acc):
+    """Backward cascade over one chunk of forward output, summing into each sample's segment."""
+    n = x.shape[1]
+    n_groups = groups.shape[1]
+    reverse_block(fwd_out, rev, cnt)
+    # rev[i] is extended sample t0 + cnt - 1 - i, original sample t0 + cnt - 1 - i - pad
+    i = 0
+    while i < cnt:
+        t = t0 + cnt - 1 - i - pad
+        seg = seg_of[t] if 0 <= t < n else -1
+        j = i + 1
+        while j < cnt:
+            tj = t0 + cnt - 1 - j - pad
+            if (seg_of[tj] if 0 <= tj < n else -1) != seg:
+                break
+            j += 1
+        if seg >= 0:
+            band_chunk(bwd[b], groups[b], rev, tmp, tmp, i, j, False)
+            _flush(bwd, b, n_groups, nl, c0, acc, seg)
+        else:
+            band_chunk(bwd[b], groups[b], rev, tmp, tmp, i, j, True)
+        i = j
+
+
+@jit
 def de_zero_phase_task(x, c0, nl, groups, zi_rows, pad, b_lo, b_hi, seg_of, acc):
     """Zero-phase band sums per segment (``seg_of[t]``) of rows ``c0 .. c0 + nl``.
 
@@ -106,21 +131,4 @@ def de_zero_phase_task(x, c0, nl, groups, zi_rows, pad, b_lo, b_hi, seg_of, acc)
         for b in range(b_lo, b_hi):
             fwd[b] = saved[c, b]
             band_chunk(fwd[b], groups[b], xin, tmp, res, 0, cnt, True)
-            reverse_block(res, rev, cnt)
-            # rev[i] is extended sample t0 + cnt - 1 - i, original sample t0 + cnt - 1 - i - pad
-            i = 0
-            while i < cnt:
-                t = t0 + cnt - 1 - i - pad
-                seg = seg_of[t] if 0 <= t < n else -1
-                j = i + 1
-                while j < cnt:
-                    tj = t0 + cnt - 1 - j - pad
-                    if (seg_of[tj] if 0 <= tj < n else -1) != seg:
-                        break
-                    j += 1
-                if seg >= 0:
-                    band_chunk(bwd[b], groups[b], rev, tmp, tmp, i, j, False)
-                    _flush(bwd, b, n_groups, nl, c0, acc, seg)
-                else:
-                    band_chunk(bwd[b], groups[b], rev, tmp, tmp, i, j, True)
-                i = j
+            _backward_sums(x, c0, nl, groups, b, bwd, res, t0, cnt, pad, seg_of, rev, tmp, acc)
