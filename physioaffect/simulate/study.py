@@ -35,8 +35,8 @@ _LINE_NOISE = 2e-6
 # Ranges of the per-subject draws (uniform unless said otherwise).
 _ALPHA_FREQ = (8.5, 12.0)          # Hz, individual alpha frequency
 _ALPHA_WIDTH = (0.6, 1.2)          # Hz, s.d. of the alpha peak
-_VALENCE_STRENGTH = (0.2, 1.5)     # multiplier of all valence effects
-_VALENCE_FAST_SHARE = (0.0, 0.8)   # share of valence carried by temporal beta/gamma
+_VALENCE_ASYMMETRY = (0.2, 1.4)    # multiplier of the frontal alpha asymmetry
+_VALENCE_FAST = (0.0, 0.8)         # multiplier of the temporal beta/gamma valence effect
 _PAIR_CONCENTRATION = 0.7          # Dirichlet concentration of the frontal-pair weights
 _K_VALENCE_FAST = 0.5              # log beta/gamma gain per unit valence at T7/T8, full share
 _AROUSAL_STRENGTH = (0.5, 1.5)     # multiplier of all arousal effects
@@ -83,8 +83,8 @@ def _subject_profile(rng, mont, lay) -> _Profile:
     np.fill_diagonal(neighbours, 0.0)
     neighbours /= neighbours.sum(axis=1, keepdims=True)
     mixing = (1.0 - strength) * np.eye(n_ch) + strength * neighbours
-    valence_strength = rng.uniform(*_VALENCE_STRENGTH)
-    fast_share = rng.uniform(*_VALENCE_FAST_SHARE)
+    asymmetry = rng.uniform(*_VALENCE_ASYMMETRY)
+    fast = rng.uniform(*_VALENCE_FAST)
     arousal_strength = rng.uniform(*_AROUSAL_STRENGTH)
     beta_share = rng.uniform(0.0, 1.0)
     return _Profile(
@@ -94,9 +94,9 @@ def _subject_profile(rng, mont, lay) -> _Profile:
         + 0.1 * rng.standard_normal(n_ch),
         alpha_freq=float(rng.uniform(*_ALPHA_FREQ)),
         alpha_width=float(rng.uniform(*_ALPHA_WIDTH)),
-        valence_alpha=(valence_strength * (1.0 - fast_share) * _K_VALENCE
-                       * _pair_weights(rng, mont, lay) * lay.lateral * lay.frontal),
-        valence_fast=valence_strength * fast_share * _K_VALENCE_FAST * lay.temporal,
+        valence_alpha=(asymmetry * _K_VALENCE * _pair_weights(rng, mont, lay)
+                       * lay.lateral * lay.frontal),
+        valence_fast=fast * _K_VALENCE_FAST * lay.temporal,
         arousal_alpha=arousal_strength * _K_AROUSAL_ALPHA,
         arousal_beta=arousal_strength * 2.0 * beta_share * _K_AROUSAL_BETA,
         arousal_gamma=arousal_strength * 2.0 * (1.0 - beta_share) * _K_AROUSAL_GAMMA,
