@@ -19,14 +19,17 @@ NeuroKit2 is imported inside the functions, so importing this module stays cheap
 
 from __future__ import annotations
 
-import math
-import sys
+import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 
+from physioaffect._validation import check_choice, check_positive, check_sfreq, check_signal
 from physioaffect.errors import InvalidParameterError, InvalidSignalError
+
+from ._labelled import unwrap, wrap
+from ._windows import resolve_windows
 
 __all__ = [
     "EDA_FEATURES",
@@ -78,40 +81,8 @@ _NK_ERRORS = (ValueError, TypeError, IndexError, ZeroDivisionError)
 
 
 # --------------------------------------------------------------------------------------------
-# Validation and windowing
+# NeuroKit2 calls and windowing
 # --------------------------------------------------------------------------------------------
-
-
-def _check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
-    if not isinstance(value, str) or value.lower() not in choices:
-        raise InvalidParameterError(
-            f"`{name}`={value!r} is not supported; expected one of {list(choices)}."
-        )
-    return value.lower()
-
-
-def _check_positive(name: str, value: Any, *, allow_zero: bool = False) -> float:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise InvalidParameterError(
-            f"`{name}`={value!r} is not a number; expected a finite positive float."
-        ) from None
-    if not math.isfinite(out) or out < 0 or (out == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise InvalidParameterError(
-            f"`{name}`={value!r} is invalid; expected a finite float {bound}."
-        )
-    return out
-
-
-def _check_sfreq(sfreq: Any) -> float:
-    if sfreq is None:
-        raise InvalidParameterError(
-            "`sfreq` is missing (None); expected the sampling rate in Hz, either as the `sfreq` "
-            "argument or as attrs['sfreq'] of the DataArray."
-        )
-    return _check_positive("sfreq", sfreq)
 
 
 def _nk_message(err: BaseException) -> str:
@@ -131,77 +102,8 @@ def _window_starts(
     step: float | None,
     onsets: Sequence[float] | np.ndarray | None = None,
 ) -> tuple[np.ndarray, int]:
-    """Turn window, step and onsets in seconds into window start samples.
-
-    Parameters
-    ----------
-    n_times : int
-        Number of samples of the signal.
-    sfreq : float
-        Sampling rate in Hz.
-    window : float or None
-        Window length in seconds; None gives one window covering the whole signal.
-    step : float or None
-        Distance between window starts in seconds; None means ``step = window``
-        (non-overlapping windows).
-    onsets : array-like of float or None
-        Window starts in seconds, used instead of a regular grid; excludes ``step``.
-
-    Returns
-    -------
-    starts : ndarray of int64, shape (n_windows,)
-        First sample of each window.
-    n_win : int
-        Window length in samples (``round(window * sfreq)``).
-    """
-    duration = n_times / sfreq
-    if window is None:
-        if step is not None:
-            raise InvalidParameterError(
-                f"`step`={step!r} was given without `window`; expected a window in seconds as well."
-            )
-        if onsets is not None:
-            raise InvalidParameterError(
-                "`onsets` was given without `window`; expected a window in seconds as well."
-            )
-        return np.zeros(1, dtype=np.int64), n_times
-    window = _check_positive("window", window)
-    n_win = int(round(window * sfreq))
-    if n_win < 1:
-        raise InvalidParameterError(
-            f"`window`={window} s is shorter than one sample at {sfreq} Hz; expected at least {1 / sfreq} s."
-        )
-    if n_win > n_times:
-        raise InvalidParameterError(
-            f"`window`={window} s is longer than the signal ({duration:g} s, {n_times} samples at "
-            f"{sfreq:g} Hz); expected a window of at most {duration:g} s."
-        )
-    if onsets is not None:
-        if step is not None:
-            raise InvalidParameterError(
-                f"`step`={step!r} and `onsets` were both given; expected only one of them."
-            )
-        onsets_arr = np.atleast_1d(np.asarray(onsets, dtype=np.float64))
-        if onsets_arr.ndim != 1 or onsets_arr.size == 0 or not np.all(np.isfinite(onsets_arr)):
-            raise InvalidParameterError(
-                f"`onsets`={onsets!r} is invalid; expected a non-empty 1-D sequence of finite times in seconds."
-            )
-        starts = np.round(onsets_arr * sfreq).astype(np.int64)
-        bad = (starts < 0) | (starts + n_win > n_times)
-        if np.any(bad):
-            first = onsets_arr[np.argmax(bad)]
-            raise InvalidParameterError(
-                f"`onsets` holds {first:g} s, whose {window:g}-s window falls outside the signal "
-                f"(0 to {duration:g} s); expected onsets between 0 and {duration - n_win / sfreq:g} s."
-            )
-        return starts, n_win
-    step = window if step is None else _check_positive("step", step)
-    n_step = int(round(step * sfreq))
-    if n_step < 1:
-        raise InvalidParameterError(
-            f"`step`={step} s is shorter than one sample at {sfreq} Hz; expected at least {1 / sfreq} s."
-        )
-    return np.arange(0, n_times - n_win + 1, n_step, dtype=np.int64), n_win
+    """Window start samples and length in samples; a window may be a single sample."""
+    return resolve_windows(n_times, sfreq, window, step, onsets=onsets, min_length=1)
 
 
 def _window_sums(x: np.ndarray, starts: np.ndarray, n_win: int) -> np.ndarray:
@@ -275,71 +177,6 @@ def _range_stats(
 # --------------------------------------------------------------------------------------------
 
 
-class _Prepared(NamedTuple):
-    values: np.ndarray  # (n_series, n_channels, n_times), float64
-    lead_shape: tuple[int, ...]
-    sfreq: float
-    xr_template: Any  # the input DataArray transposed to (..., "channel", "time"), or None
-    channel_names: list[str]
-
-
-def _prepare(data: Any, sfreq: Any) -> _Prepared:
-    template = None
-    xr = sys.modules.get("xarray")  # a DataArray can only exist once xarray is imported
-    if xr is not None and isinstance(data, xr.DataArray):
-        missing = [d for d in ("channel", "time") if d not in data.dims]
-        if missing:
-            raise InvalidSignalError(
-                f"`data` has dims {tuple(data.dims)}; expected dims (..., 'channel', 'time') "
-                f"(missing {missing})."
-            )
-        attr_sfreq = data.attrs.get("sfreq")
-        if attr_sfreq is None and "sfreq" in data.coords and data.coords["sfreq"].size == 1:
-            attr_sfreq = float(data.coords["sfreq"])
-        if sfreq is None:
-            sfreq = attr_sfreq
-        elif attr_sfreq is not None and not np.isclose(float(attr_sfreq), float(sfreq)):
-            raise InvalidParameterError(
-                f"`sfreq`={sfreq} differs from the DataArray's sfreq {attr_sfreq}; expected them to agree "
-                f"(or pass sfreq=None to use the DataArray's)."
-            )
-        template = data.transpose(..., "channel", "time")
-        if "channel" in template.coords:
-            channel_names = [str(c) for c in template.coords["channel"].values]
-        else:
-            channel_names = [f"ch{i}" for i in range(template.sizes["channel"])]
-        array = np.asarray(template.values)
-    else:
-        array = np.asarray(data)
-        channel_names = []
-    sfreq = _check_sfreq(sfreq)
-    if array.ndim < 2:
-        raise InvalidSignalError(
-            f"`data` has shape {array.shape}; expected (..., n_channels, n_times) with at least 2 dims "
-            f"(use data[np.newaxis] for one channel)."
-        )
-    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
-        raise InvalidSignalError(f"`data` has dtype {array.dtype}; expected real numbers.")
-    if array.shape[-1] < 2 or array.shape[-2] < 1:
-        raise InvalidSignalError(
-            f"`data` has shape {array.shape}; expected at least one channel and two samples."
-        )
-    if not channel_names:
-        channel_names = [f"ch{i}" for i in range(array.shape[-2])]
-    lead_shape = array.shape[:-2]
-    values = array.astype(np.float64, copy=False).reshape(-1, *array.shape[-2:])
-    finite = np.isfinite(values)
-    if not finite.all():
-        series, channel = (int(i) for i in np.argwhere(~finite.all(axis=-1))[0])
-        n_bad = int((~finite[series, channel]).sum())
-        where = f" of series {np.unravel_index(series, lead_shape)}" if lead_shape else ""
-        raise InvalidSignalError(
-            f"channel {channel} ({channel_names[channel]!r}){where} of `data` holds {n_bad} NaN or "
-            f"inf samples; expected finite values (interpolate or drop the gaps first)."
-        )
-    return _Prepared(values, lead_shape, sfreq, template, channel_names)
-
-
 def _compute(
     data: Any,
     sfreq: Any,
@@ -352,72 +189,56 @@ def _compute(
     attrs: dict[str, Any],
 ) -> Any:
     """Validate, run ``per_channel`` on every channel, and shape the output."""
-    if as_xarray not in (None, True, False):
-        raise InvalidParameterError(
-            f"`as_xarray`={as_xarray!r} is invalid; expected None, True or False."
+    check_choice(as_xarray, (None, True, False), "as_xarray")
+    values, sfreq, info = unwrap(
+        data, sfreq, dims=("channel", "time"), sfreq_must_match=True, keep_coords=True,
+        name_channels=True, real_dtype=True,
+    )
+    *lead_shape, n_channels, n_times = values.shape
+    if n_times < 2 or n_channels < 1:
+        raise InvalidSignalError(
+            f"`data` has shape {values.shape}; expected at least one channel and two samples."
         )
-    prep = _prepare(data, sfreq)
-    n_series, n_channels, n_times = prep.values.shape
-    starts, n_win = _window_starts(n_times, prep.sfreq, window, step, onsets)
-    out = np.empty((n_series, starts.size, n_channels, len(features)), dtype=np.float64)
-    for s in range(n_series):
+    channel_names = info.channel_names or [f"ch{i}" for i in range(n_channels)]
+    starts, n_win = _window_starts(n_times, sfreq, window, step, onsets)
+    series = values.reshape(-1, n_channels, n_times)
+    out = np.empty((series.shape[0], starts.size, n_channels, len(features)), dtype=np.float64)
+    for s in range(series.shape[0]):
         for c in range(n_channels):
             try:
-                out[s, :, c, :] = per_channel(prep.values[s, c], prep.sfreq, starts, n_win)
+                out[s, :, c, :] = per_channel(series[s, c], sfreq, starts, n_win)
             except _NK_ERRORS as err:
-                where = (
-                    f" of series {np.unravel_index(s, prep.lead_shape)}" if prep.lead_shape else ""
-                )
+                at = ", ".join(str(int(i)) for i in np.unravel_index(s, lead_shape))
+                where = f" of series ({at})" if lead_shape else ""
                 raise InvalidSignalError(
-                    f"channel {c} ({prep.channel_names[c]!r}){where} of `data` could not be processed "
-                    f"({n_times} samples, {n_times / prep.sfreq:g} s at {prep.sfreq:g} Hz): "
+                    f"channel {c} ({channel_names[c]!r}){where} of `data` could not be processed "
+                    f"({n_times} samples, {n_times / sfreq:g} s at {sfreq:g} Hz): "
                     f"{_nk_message(err)}; expected a longer or non-degenerate recording."
                 ) from err
     windowed = window is not None
-    out = out.reshape(*prep.lead_shape, starts.size, n_channels, len(features))
+    out = out.reshape(*lead_shape, starts.size, n_channels, len(features))
     if not windowed:
         out = out[..., 0, :, :]
-    want_xr = prep.xr_template is not None if as_xarray is None else as_xarray
-    if not want_xr:
+    if not (info.is_xarray if as_xarray is None else as_xarray):
         return out
-    return _to_dataarray(out, prep, starts, n_win, window, step, onsets, features, attrs)
-
-
-def _to_dataarray(out, prep, starts, n_win, window, step, onsets, features, attrs):
-    import xarray as xr
-
-    template = prep.xr_template
-    if template is not None:
-        lead_dims = list(template.dims[:-2])
-    else:
-        lead_dims = [f"dim_{i}" for i in range(len(prep.lead_shape))]
-    windowed = window is not None
-    dims = [*lead_dims, *(["window"] if windowed else []), "channel", "feature"]
-    coords: dict[str, Any] = {}
-    if template is not None:
-        keep = set(lead_dims) | {"channel"}
-        for name, coord in template.coords.items():
-            if name in ("time", "sfreq"):
-                continue
-            if set(coord.dims) <= keep:
-                coords[name] = coord.variable
-    coords["channel"] = ("channel", prep.channel_names)
-    coords["feature"] = ("feature", list(features))
-    coords["unit"] = ("feature", list(features.values()))
-    if windowed:
-        coords["onset"] = ("window", starts / prep.sfreq)
-    n_times = prep.values.shape[-1]
-    full_attrs = {
-        "sfreq": prep.sfreq,
-        "window": float(window) if windowed else n_times / prep.sfreq,
+    timing = {
+        "window": float(window) if windowed else n_times / sfreq,
         "step": (
             float(step if step is not None else window)
             if windowed and onsets is None
             else float("nan")
         ),
-        **attrs,
     }
-    return xr.DataArray(out, dims=dims, coords=coords, attrs=full_attrs)
+    return wrap(
+        out,
+        dataclasses.replace(info, attrs={}),  # input attrs (e.g. units) do not describe features
+        sfreq=sfreq,
+        feature_dim="feature",
+        feature_names=list(features),
+        feature_coords={"unit": ("feature", list(features.values()))},
+        onsets=starts / sfreq if windowed else None,
+        attrs={**timing, **attrs},
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -553,20 +374,17 @@ def eda_decompose(
     >>> len(dec.scr_peaks), dec.tonic.shape
     (1, (6000,))
     """
-    sfreq = _check_sfreq(sfreq)
-    method = _check_choice("method", method, _EDA_PEAK_METHODS)
-    phasic_method = _check_choice("phasic_method", phasic_method, _EDA_PHASIC_METHODS)
-    amplitude_min = _check_positive("amplitude_min", amplitude_min, allow_zero=True)
-    scr_min_amplitude = _check_positive("scr_min_amplitude", scr_min_amplitude, allow_zero=True)
-    x = np.asarray(signal, dtype=np.float64)
-    if x.ndim != 1 or x.size < 2:
+    sfreq = check_sfreq(sfreq)
+    method = check_choice(method, _EDA_PEAK_METHODS, "method", ignore_case=True)
+    phasic_method = check_choice(
+        phasic_method, _EDA_PHASIC_METHODS, "phasic_method", ignore_case=True
+    )
+    amplitude_min = check_positive(amplitude_min, "amplitude_min", allow_zero=True)
+    scr_min_amplitude = check_positive(scr_min_amplitude, "scr_min_amplitude", allow_zero=True)
+    x = check_signal(signal, name="signal", max_ndim=1)
+    if x.size < 2:
         raise InvalidSignalError(
             f"`signal` has shape {x.shape}; expected a 1-D array (n_times,) of at least 2 samples."
-        )
-    n_bad = int((~np.isfinite(x)).sum())
-    if n_bad:
-        raise InvalidSignalError(
-            f"`signal` holds {n_bad} NaN or inf samples; expected finite values."
         )
     try:
         return _eda_decompose(x, sfreq, method, phasic_method, amplitude_min, scr_min_amplitude)
@@ -667,10 +485,12 @@ def eda_features(
     >>> feats[:, 0, 2].tolist()  # scr_count of channel 0 in each 30-s window
     [1.0, 0.0]
     """
-    method = _check_choice("method", method, _EDA_PEAK_METHODS)
-    phasic_method = _check_choice("phasic_method", phasic_method, _EDA_PHASIC_METHODS)
-    amplitude_min = _check_positive("amplitude_min", amplitude_min, allow_zero=True)
-    scr_min_amplitude = _check_positive("scr_min_amplitude", scr_min_amplitude, allow_zero=True)
+    method = check_choice(method, _EDA_PEAK_METHODS, "method", ignore_case=True)
+    phasic_method = check_choice(
+        phasic_method, _EDA_PHASIC_METHODS, "phasic_method", ignore_case=True
+    )
+    amplitude_min = check_positive(amplitude_min, "amplitude_min", allow_zero=True)
+    scr_min_amplitude = check_positive(scr_min_amplitude, "scr_min_amplitude", allow_zero=True)
 
     def per_channel(x: np.ndarray, fs: float, starts: np.ndarray, n_win: int) -> np.ndarray:
         dec = _eda_decompose(x, fs, method, phasic_method, amplitude_min, scr_min_amplitude)
@@ -793,7 +613,7 @@ def ppg_features(
     >>> round(float(ppg_features(ppg[np.newaxis], sfreq=100.0)[0, 0]))
     72
     """
-    method = _check_choice("method", method, _PPG_METHODS)
+    method = check_choice(method, _PPG_METHODS, "method", ignore_case=True)
     if not isinstance(correct_artifacts, (bool, np.bool_)):
         raise InvalidParameterError(
             f"`correct_artifacts`={correct_artifacts!r} is invalid; expected True or False."
@@ -895,7 +715,7 @@ def respiration_features(
     >>> round(float(respiration_features(rsp[np.newaxis], sfreq=10.0)[0, 0]), 1)
     15.0
     """
-    method = _check_choice("method", method, _RSP_METHODS)
+    method = check_choice(method, _RSP_METHODS, "method", ignore_case=True)
 
     def per_channel(x: np.ndarray, fs: float, starts: np.ndarray, n_win: int) -> np.ndarray:
         import neurokit2 as nk
