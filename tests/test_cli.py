@@ -80,22 +80,24 @@ def _demo_output(capsys, *argv):
 
 
 def test_demo_decodes_valence_above_chance(capsys):
-    # Over seeds 0-11 this configuration gives a mean within-subject accuracy of 0.64 to 0.88
-    # (seed 0: 0.70); --trials 6 is too few for a reliable result (0.47 to 0.97).
-    out = _demo_output(capsys, "--subjects", "2", "--trials", "24", "--duration", "10",
+    # Over seeds 0-11 this configuration gives a mean within-subject accuracy of 0.73 to 0.90
+    # (seed 0: 0.90) and a between-subject accuracy of 0.53 to 0.82 (seed 0: 0.65), within
+    # higher for every seed by 0.04 to 0.25: the simulated subjects differ in how valence shows.
+    out = _demo_output(capsys, "--subjects", "4", "--trials", "24", "--duration", "10",
                        "--seed", "0", "--jobs", "1")
     rows = re.findall(r"^(S\d\d)\s+24\s+(\d+)\s+([\d.]+)$", out, flags=re.MULTILINE)
-    assert [r[0] for r in rows] == ["S01", "S02"]
+    assert [r[0] for r in rows] == ["S01", "S02", "S03", "S04"]
     assert all(int(r[1]) == 24 * 5 for r in rows)  # 10-s trials, 2-s windows
     accs = np.array([float(r[2]) for r in rows])
     mean, std = map(float, re.search(r"^mean ± std\s+([\d.]+) ± ([\d.]+)$", out, re.M).groups())
     assert mean == pytest.approx(accs.mean(), abs=1e-3)
     assert std == pytest.approx(accs.std(), abs=1e-3)
-    assert mean > 0.6
+    assert mean > 0.65
     assert float(re.search(r"^chance\s+([\d.]+)$", out, re.M).group(1)) == 0.5
     assert "protocol: within-subject, trial-grouped 4-fold" in out
+    assert "minus the DE of the trial's 30-s baseline" in out
     between = float(re.search(r"^between-subject\s+([\d.]+) ±", out, re.M).group(1))
-    assert 0.0 <= between <= 1.0
+    assert 0.0 <= between < mean
     assert "protocol: between-subject, leave-one-subject-out" in out
     for stage in ("simulate", "features", "cross-validation", "total"):
         assert re.search(rf"^  {stage}\s+\d+\.\d\d$", out, re.M)

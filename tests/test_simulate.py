@@ -186,6 +186,7 @@ def test_study_structure(small_study):
         assert np.all((ratings > 3).sum(axis=1) == 3)
     # Subjects differ in their alpha frequency.
     assert np.ptp(ds.alpha_freq.values) > 0
+    assert np.all((ds.alpha_freq.values >= 8.5) & (ds.alpha_freq.values <= 12.0))
 
 
 def test_study_determinism_and_scale():
@@ -200,14 +201,84 @@ def test_study_determinism_and_scale():
     assert study("deap", scale="dreamer", random_state=0, **kwargs).valence.values.max() <= 5
 
 
-def test_study_carries_valence_effect():
-    ds = study("dreamer", n_subjects=2, n_trials=8, trial_duration=30.0, baseline_duration=0.0,
-               random_state=3)
+def test_study_valence_routes_follow_each_subject():
+    """Each subject's valence slope in a route grows with that subject's strength for the route.
+
+    Over the seed pairs (0, 1) to (10, 11) the correlation was 0.72-0.93 (asymmetry) and
+    0.65-0.94 (temporal); mean slope 0.27-0.41 for strengths above 0.5, 0.04-0.13 below 0.3.
+    """
     m = get_montage("dreamer")
-    for s in range(2):
-        asym = np.array([_frontal_asymmetry(ds["eeg"].values[s, t], m) for t in range(8)])
-        high = ds.valence.values[s] > 3
-        assert asym[high].mean() > asym[~high].mean() + 0.1
+    pairs = np.array([m.indices(pair) for pair in m.frontal_pairs])
+    strengths = {"valence_asymmetry": [], "valence_temporal": []}
+    slopes = {"valence_asymmetry": [], "valence_temporal": []}
+    for seed in (0, 1):
+        ds = study("dreamer", n_subjects=6, n_trials=16, trial_duration=30.0,
+                   baseline_duration=0.0, random_state=seed)
+        freqs, psd = welch(ds["eeg"].values, fs=SFREQ, nperseg=int(2 * SFREQ))
+
+        def log_power(low, high, psd=psd, freqs=freqs):
+            return np.log(psd[..., (freqs >= low) & (freqs < high)].mean(axis=-1))
+
+        alpha = log_power(8.0, 13.0)
+        measured = {
+            "valence_asymmetry": (alpha[..., pairs[:, 1]] - alpha[..., pairs[:, 0]]).mean(-1),
+            "valence_temporal": log_power(14.0, 45.0)[..., m.indices(["T7", "T8"])].mean(-1),
+        }
+        valence, arousal = ((ds[name].values - 3) / 2 for name in ("valence", "arousal"))
+        for route, feature in measured.items():
+            strengths[route].extend(ds[route].values)
+            for s in range(ds.sizes["subject"]):
+                design = np.c_[np.ones(ds.sizes["trial"]), valence[s], arousal[s]]
+                slopes[route].append(np.linalg.lstsq(design, feature[s], rcond=None)[0][1])
+    for route in strengths:
+        strength, slope = np.array(strengths[route]), np.array(slopes[route])
+        assert np.all(strength >= 0) and np.ptp(strength) > 0.5, (route, strength)
+        assert np.corrcoef(strength, slope)[0, 1] > 0.5, (route, strength, slope)
+        assert slope[strength > 0.5].mean() > 0.2, (route, strength, slope)
+        assert slope[strength > 0.5].mean() > 1.5 * slope[strength < 0.3].mean()
+        assert slope.min() > -0.1, (route, slope)    # no subject reverses a route
+
+
+def test_study_within_subject_beats_between_subjects():
+    """Subject-specific affect patterns: decoding transfers worse between subjects than within.
+
+    Over seeds 0-11 (6 subjects x 24 trials) within-subject accuracy was 0.70-0.87 and
+    leave-one-subject-out 0.52-0.77, within higher by 0.06-0.21 for every seed (seeds 0 and 1:
+    0.79 and 0.65 on average).
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import (
+        LeaveOneGroupOut,
+        StratifiedGroupKFold,
+        cross_val_score,
+    )
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from physioaffect.features import differential_entropy
+
+    def model():
+        return make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+
+    within, between = [], []
+    for seed in (0, 1):
+        ds = study("dreamer", n_subjects=6, n_trials=24, trial_duration=10.0,
+                   baseline_duration=30.0, random_state=seed)
+        de = differential_entropy(ds["eeg"].values, SFREQ, window=2.0,
+                                  baseline=ds["baseline"].values, n_jobs=1)
+        n_subjects, n_trials, n_windows = de.shape[:3]
+        x = de.reshape(n_subjects, n_trials * n_windows, -1)
+        y = np.repeat(ds.valence.values > 3, n_windows, axis=1)
+        trials = np.repeat(np.arange(n_trials), n_windows)
+        within.append(np.mean([
+            cross_val_score(model(), x[s], y[s], groups=trials, cv=StratifiedGroupKFold(4)).mean()
+            for s in range(n_subjects)]))
+        subjects = np.repeat(np.arange(n_subjects), n_trials * n_windows)
+        between.append(cross_val_score(model(), x.reshape(-1, x.shape[-1]), y.ravel(),
+                                       groups=subjects, cv=LeaveOneGroupOut()).mean())
+    within, between = np.mean(within), np.mean(between)
+    assert within > 0.7, (within, between)
+    assert within > between + 0.08, (within, between)
 
 
 def test_study_is_fast():

@@ -7,6 +7,10 @@ The generator is linear in a few source families, each drawn in the frequency do
 * alpha: a narrow-band rhythm at ``alpha_freq`` (Gaussian spectral peak, s.d. 0.6 Hz), one source
   common to all electrodes plus an independent one per electrode, weighted posteriorly;
 * beta (14-30 Hz) and gamma (30-45 Hz, capped below Nyquist) band-limited noise;
+* frontal-midline theta (Gaussian peak, s.d. 0.8 Hz), one source weighted by closeness to the
+  frontal midline; absent from :func:`eeg`, present in every subject of
+  :func:`physioaffect.simulate.study`;
+* white sensor noise (none in :func:`eeg`);
 * eye blinks: gamma-shaped deflections (peak after 0.12 s) at Poisson times, weighted by the
   distance from the eyes (``exp(-d / 4.5 cm)``, 1 at Fp1);
 * line noise: a sinusoid at ``line_freq`` with a random gain per electrode.
@@ -23,6 +27,12 @@ Affect enters as gains on the source families (with ``e = effect_size``, valence
 
 With ``effect_size=1`` the effects are larger than those reported for real recordings; they are
 meant to be found reliably by tests and demonstrations. Use a smaller value for harder problems.
+
+These are the gains of :func:`eeg`, one typical subject. :func:`physioaffect.simulate.study` draws
+them per subject instead: alpha frequency and peak width, which frontal pairs carry the valence
+asymmetry and how strongly, two further valence routes (lateral temporal beta/gamma and
+frontal-midline theta), the split of arousal between beta and gamma, noise levels, and offsets
+present only while a stimulus is watched.
 """
 
 from __future__ import annotations
@@ -47,6 +57,7 @@ _BETA_RMS = 2.5e-6
 _GAMMA_RMS = 2.5e-6
 _ALPHA_COMMON = 0.7          # share of alpha variance common to all electrodes
 _ALPHA_WIDTH = 0.6           # Hz, s.d. of the alpha spectral peak
+_THETA_WIDTH = 0.8           # Hz, s.d. of the frontal-midline theta peak
 _BG_LENGTH = 0.05            # m, spatial correlation length of the background
 _BLINK_LENGTH = 0.045        # m, decay length of blink amplitude with distance from the eyes
 _BLINK_AMPLITUDE = 120e-6    # V, median blink amplitude at Fp1
@@ -192,6 +203,7 @@ class _Layout:
     lateral: np.ndarray          # x / radius, clipped to [-1, 1], right positive
     frontal: np.ndarray          # frontal weight in [0, 1]
     temporal: np.ndarray         # lateral temporal weight in [0, 1] (about 0.9 at T7 and T8)
+    midfrontal: np.ndarray       # frontal-midline weight in [0, 1] (about 1 at Fz)
     blink_weight: np.ndarray     # 1 at Fp1, decaying away from the eyes
     distance: np.ndarray         # electrode distances, m
 
@@ -223,6 +235,7 @@ def layout(montage: Montage) -> _Layout:
         lateral=np.clip(unit[:, 0], -1.0, 1.0),
         frontal=frontal,
         temporal=temporal,
+        midfrontal=np.exp(-(unit[:, 0] / 0.5) ** 2) * frontal,
         blink_weight=blink(pos) / reference,
         distance=distance,
     )
@@ -253,6 +266,10 @@ class _Profile:
     alpha_scale: float = 1.0
     background_scale: float = 1.0
     sensor_noise: float = 0.0    # V RMS of white noise per electrode
+    fast_trait: np.ndarray | float = 0.0   # (n_channels,) log beta and gamma amplitude offsets
+    theta_rms: float = 0.0       # V RMS of the frontal-midline theta rhythm at full weight
+    theta_freq: float = 6.0      # Hz
+    valence_theta: float = 0.0   # log frontal-midline theta gain per unit valence
     blink_rate: float = 12.0     # per minute
 
 
@@ -312,7 +329,7 @@ def simulate(montage: Montage, lay: _Layout, profile: _Profile, *, sfreq: float,
               * np.exp(log_alpha_gain))[:, None]
 
     beta = lay.background_mix @ spectral_noise(rng, (n_ch,), n_times, sfreq, beta_shape)
-    log_fast_gain = valence * e * profile.valence_fast
+    log_fast_gain = profile.fast_trait + valence * e * profile.valence_fast
     beta *= (_BETA_RMS * profile.background_scale
              * np.exp(profile.arousal_beta * arousal * e + log_fast_gain))[:, None]
     gamma = spectral_noise(rng, (n_ch,), n_times, sfreq, gamma_shape)
@@ -320,6 +337,11 @@ def simulate(montage: Montage, lay: _Layout, profile: _Profile, *, sfreq: float,
               * np.exp(profile.arousal_gamma * arousal * e + log_fast_gain))[:, None]
 
     spectrum = background + alpha + beta + gamma
+    if profile.theta_rms > 0:
+        theta_shape = np.exp(-0.5 * ((freqs - profile.theta_freq) / _THETA_WIDTH) ** 2)
+        theta = spectral_noise(rng, (1,), n_times, sfreq, theta_shape)
+        spectrum = spectrum + theta * (profile.theta_rms * lay.midfrontal
+                                       * np.exp(valence * e * profile.valence_theta))[:, None]
     if profile.mixing is not None:
         spectrum = profile.mixing @ spectrum
     data = np.fft.irfft(spectrum, n=n_times, axis=-1)

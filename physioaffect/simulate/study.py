@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 
 import numpy as np
@@ -32,16 +33,25 @@ RATING_SCALES = {"dreamer": (1, 5), "deap": (1, 9)}
 _LINE_FREQ = 50.0
 _LINE_NOISE = 2e-6
 
-# Ranges of the per-subject draws (uniform unless said otherwise).
+# Per-subject draws (uniform on the range unless said otherwise); see the Notes of `study`.
 _ALPHA_FREQ = (8.5, 12.0)          # Hz, individual alpha frequency
 _ALPHA_WIDTH = (0.6, 1.2)          # Hz, s.d. of the alpha peak
-_VALENCE_ASYMMETRY = (0.2, 1.4)    # multiplier of the frontal alpha asymmetry
-_VALENCE_FAST = (0.0, 0.8)         # multiplier of the temporal beta/gamma valence effect
+_THETA_FREQ = (5.0, 7.0)           # Hz, frontal-midline theta peak
+_THETA_RMS = (3e-6, 6e-6)          # V RMS of frontal-midline theta at full weight
+_VALENCE_STRENGTH = (0.2, 0.8)     # root-sum-square of the three valence routes, over sqrt(3)
+_ROUTE_CONCENTRATION = 1.0         # Dirichlet concentration of the split between the routes
 _PAIR_CONCENTRATION = 0.7          # Dirichlet concentration of the frontal-pair weights
-_K_VALENCE_FAST = 0.5              # log beta/gamma gain per unit valence at T7/T8, full share
+_K_VALENCE_FAST = 0.5              # log beta/gamma amplitude per unit valence, full temporal weight
+_K_VALENCE_THETA = 0.5             # log frontal-midline theta amplitude per unit valence
 _AROUSAL_STRENGTH = (0.5, 1.5)     # multiplier of all arousal effects
 _BACKGROUND_SPREAD = 0.3           # s.d. of the log background scale
 _SENSOR_NOISE = (0.5e-6, 3e-6)     # V RMS of white sensor noise per electrode
+# Viewing state (stimulus periods only), natural-log amplitude offsets.
+_VIEW_ALPHA = (0.0, 0.5)           # alpha desynchronisation, all electrodes
+_VIEW_ASYMMETRY = 0.4              # s.d. of a frontal alpha asymmetry while viewing
+_VIEW_JITTER = 0.25                # s.d. per electrode, alpha and beta/gamma separately
+_VIEW_EMG = (0.0, 1.2)             # temporal-muscle beta/gamma, full temporal weight
+_VIEW_THETA = 0.2                  # s.d. of the frontal-midline theta offset
 
 
 def _check_count(value, name: str, minimum: int) -> int:
@@ -75,19 +85,22 @@ def _pair_weights(rng, mont, lay) -> np.ndarray:
     return weight
 
 
-def _subject_profile(rng, mont, lay) -> _Profile:
-    """Random per-subject constants of the generator; see :func:`study`."""
+def _subject_profile(rng, mont, lay) -> tuple[_Profile, np.ndarray]:
+    """Random per-subject constants of the generator and the strengths of the three valence
+    routes (asymmetry, temporal, theta); see :func:`study`."""
     n_ch = mont.n_channels
     strength = rng.uniform(0.1, 0.35)
     neighbours = np.exp(-lay.distance / 0.04) * rng.uniform(0.5, 1.5, (n_ch, n_ch))
     np.fill_diagonal(neighbours, 0.0)
     neighbours /= neighbours.sum(axis=1, keepdims=True)
     mixing = (1.0 - strength) * np.eye(n_ch) + strength * neighbours
-    asymmetry = rng.uniform(*_VALENCE_ASYMMETRY)
-    fast = rng.uniform(*_VALENCE_FAST)
+    # Valence routes: frontal alpha asymmetry, temporal beta/gamma, frontal-midline theta. Their
+    # squared strengths split a subject's total by a Dirichlet draw.
+    asymmetry, fast, theta = rng.uniform(*_VALENCE_STRENGTH) * np.sqrt(
+        3.0 * rng.dirichlet(np.full(3, _ROUTE_CONCENTRATION)))
     arousal_strength = rng.uniform(*_AROUSAL_STRENGTH)
     beta_share = rng.uniform(0.0, 1.0)
-    return _Profile(
+    profile = _Profile(
         gain=rng.lognormal(0.0, 0.25, n_ch),
         mixing=mixing,
         alpha_trait=0.3 * rng.standard_normal() * lay.lateral * lay.frontal
@@ -97,6 +110,9 @@ def _subject_profile(rng, mont, lay) -> _Profile:
         valence_alpha=(asymmetry * _K_VALENCE * _pair_weights(rng, mont, lay)
                        * lay.lateral * lay.frontal),
         valence_fast=fast * _K_VALENCE_FAST * lay.temporal,
+        theta_rms=float(rng.uniform(*_THETA_RMS)),
+        theta_freq=float(rng.uniform(*_THETA_FREQ)),
+        valence_theta=theta * _K_VALENCE_THETA,
         arousal_alpha=arousal_strength * _K_AROUSAL_ALPHA,
         arousal_beta=arousal_strength * 2.0 * beta_share * _K_AROUSAL_BETA,
         arousal_gamma=arousal_strength * 2.0 * (1.0 - beta_share) * _K_AROUSAL_GAMMA,
@@ -105,17 +121,30 @@ def _subject_profile(rng, mont, lay) -> _Profile:
         sensor_noise=float(rng.uniform(*_SENSOR_NOISE)),
         blink_rate=float(rng.uniform(8.0, 20.0)),
     )
+    return profile, np.array([asymmetry, fast, theta])
+
+
+def _viewing_profile(rng, lay, profile: _Profile) -> _Profile:
+    """The subject's profile while watching stimuli: offsets that rest baselines do not share."""
+    n_ch = lay.lateral.shape[0]
+    alpha = (-rng.uniform(*_VIEW_ALPHA) + _VIEW_ASYMMETRY * rng.standard_normal() * lay.lateral
+             * lay.frontal + _VIEW_JITTER * rng.standard_normal(n_ch))
+    fast = (rng.uniform(*_VIEW_EMG) * lay.temporal
+            + _VIEW_JITTER * rng.standard_normal(n_ch))
+    return dataclasses.replace(profile, alpha_trait=profile.alpha_trait + alpha, fast_trait=fast,
+                               theta_rms=profile.theta_rms * float(rng.lognormal(0.0, _VIEW_THETA)))
 
 
 def study(montage="dreamer", *, n_subjects=4, n_trials=8, sfreq=None, trial_duration=20.0,
-          baseline_duration=5.0, scale=None, effect_size=1.0, random_state=None) -> xr.Dataset:
+          baseline_duration=30.0, scale=None, effect_size=1.0, random_state=None) -> xr.Dataset:
     """Simulate an affective EEG study: per subject and trial, a baseline and a rated stimulus.
 
-    Every subject gets its own channel gains, extra volume conduction (a random spatial mixing
-    between neighbouring electrodes), trait frontal alpha asymmetry, alpha peak frequency (10 Hz
-    plus a normal shift of s.d. 0.8 Hz, clipped to [8, 12.5]), amplitude scales, strength of the
-    affect effects (x 0.6 to 1.4) and blink rate. Affect therefore transfers less well between
-    subjects than within one.
+    Subjects differ, as people do, in ways that a per-trial baseline cannot remove (see Notes):
+    individual alpha frequency, which routes carry their valence response and where, how
+    arousal splits between beta and gamma, noise levels, and how their EEG changes between rest
+    and watching a stimulus. Within a subject all of these are fixed, so a classifier trained on
+    a subject's own trials transfers to its other trials better than one trained on other
+    subjects.
 
     Parameters
     ----------
@@ -127,8 +156,11 @@ def study(montage="dreamer", *, n_subjects=4, n_trials=8, sfreq=None, trial_dura
         Hz; None takes the montage's ``sfreq_default``.
     trial_duration : float, default=20.0
         Seconds of stimulus EEG per trial.
-    baseline_duration : float >= 0, default=5.0
-        Seconds of resting EEG before each stimulus (no affect effect).
+    baseline_duration : float >= 0, default=30.0
+        Seconds of resting EEG before each stimulus (no affect effect, no viewing state). Its
+        default is long because a baseline's error reaches every window corrected by it: the
+        trial-to-trial s.d. of a baseline's alpha-band differential entropy is about 0.12 nats
+        over 5 s and 0.05 over 30 s (DREAMER's neutral baselines last 61 s).
     scale : {"dreamer", "deap"} or None, default=None
         Rating scale: "dreamer" is 1..5, "deap" 1..9. None takes "deap" for the DEAP montage and
         "dreamer" otherwise.
@@ -143,7 +175,9 @@ def study(montage="dreamer", *, n_subjects=4, n_trials=8, sfreq=None, trial_dura
         ``baseline`` : (subject, trial, channel, baseline_time) float64, volts.
         Coords: ``subject`` ("S01", ...), ``trial`` (1, 2, ...), ``channel``, ``time`` (s from
         stimulus onset), ``baseline_time`` (s, negative: before stimulus onset), ``valence`` and
-        ``arousal`` (subject, trial) integer ratings, ``alpha_freq`` (subject) in Hz.
+        ``arousal`` (subject, trial) integer ratings, ``alpha_freq`` (subject) in Hz, and the
+        strengths of each subject's three valence routes (subject): ``valence_asymmetry``,
+        ``valence_temporal``, ``valence_theta`` (multipliers of the gains below).
         Attrs: ``sfreq``, ``montage``, ``units`` ("V"), ``scale``, ``scale_min``, ``scale_max``,
         ``effect_size``.
 
@@ -156,6 +190,43 @@ def study(montage="dreamer", *, n_subjects=4, n_trials=8, sfreq=None, trial_dura
     is the rating mapped linearly to [-1, 1] (1 -> -1, top of scale -> +1). Baselines are
     simulated at neutral affect. Every recording carries 50 Hz line noise of 2 µV when 50 Hz is
     below Nyquist.
+
+    Each subject draws, uniformly on the range given unless said otherwise:
+
+    * recording: channel gains (log-normal, s.d. 0.25), extra volume conduction (each electrode
+      mixes in 10-35 % of its neighbours), white sensor noise of 0.5-3 µV RMS, a background
+      scale (log-normal, s.d. 0.3) and blink rate (8-20 per minute). Gains cancel in a
+      baseline-corrected log power; the others change how much of a band an effect moves.
+    * rhythms: an individual alpha frequency of 8.5-12 Hz with a peak s.d. of 0.6-1.2 Hz, so
+      that alpha power, and its affect effects, spread over the theta (4-8 Hz), alpha and beta
+      (from 14 Hz) bands by different amounts; an alpha scale (log-normal, s.d. 0.3); a trait
+      frontal alpha asymmetry; a frontal-midline theta rhythm of 3-6 µV at 5-7 Hz.
+    * valence, through three routes reported in the literature, with strengths ``r`` whose
+      squares split a total ``3 t**2`` (``t`` in 0.2-0.8) by a flat Dirichlet draw, so most
+      subjects lean on one or two routes and some show little at all:
+
+      - frontal alpha asymmetry (Davidson's approach/withdrawal model): the gain of
+        :func:`physioaffect.simulate.eeg` times ``r``, spread over the montage's homologous
+        frontal pairs with Dirichlet weights (concentration 0.7, mean 1), so a few pairs carry
+        most of it;
+      - lateral temporal beta and gamma, higher for positive valence (as in SEED): log amplitude
+        ``0.5 r v`` at full temporal weight (T7/T8);
+      - frontal-midline theta, higher for pleasant stimuli: log amplitude ``0.5 r v``.
+    * arousal: the gains of :func:`physioaffect.simulate.eeg` times 0.5-1.5, with the beta and
+      gamma gains reweighted by ``2 q`` and ``2 (1 - q)``, ``q`` in 0-1.
+    * viewing state, present during stimuli and absent from rest baselines, so that baseline
+      correction leaves it in place as a subject-specific offset: alpha desynchronisation (log
+      amplitude -0.5 to 0), a frontal alpha asymmetry (s.d. 0.4 times the valence pattern
+      ``x f``), temporal-muscle activity in beta and gamma (log amplitude 0-1.2 at T7/T8),
+      frontal-midline theta changed by a log-normal factor (s.d. 0.2), and per-electrode
+      offsets (s.d. 0.25) in alpha and in beta/gamma.
+
+    ``effect_size`` scales the valence and arousal gains only; the viewing state stays.
+
+    With 6 subjects of 24 ten-second trials, baseline-corrected differential entropy in 2-s
+    windows and a logistic regression, binary valence is decoded with 0.70-0.87 accuracy within
+    subjects (trial-grouped folds) and 0.52-0.77 leaving one subject out (seeds 0-11; the
+    within-subject figure higher for every seed).
 
     Examples
     --------
@@ -188,12 +259,14 @@ def study(montage="dreamer", *, n_subjects=4, n_trials=8, sfreq=None, trial_dura
     valence = np.empty((n_subjects, n_trials), dtype=np.int64)
     arousal = np.empty((n_subjects, n_trials), dtype=np.int64)
     alpha_freq = np.empty(n_subjects)
+    routes = np.empty((n_subjects, 3))
     half_range = (high - low) / 2
     mid = (high + low) / 2
     with single_threaded_blas():
         for s in range(n_subjects):
             sub_rng = np.random.default_rng(rng.integers(2**63))
-            profile = _subject_profile(sub_rng, mont, lay)
+            profile, routes[s] = _subject_profile(sub_rng, mont, lay)
+            viewing = _viewing_profile(sub_rng, lay, profile)
             alpha_freq[s] = profile.alpha_freq
             valence[s] = _ratings(sub_rng, n_trials, low, high)
             arousal[s] = _ratings(sub_rng, n_trials, low, high)
@@ -203,7 +276,7 @@ def study(montage="dreamer", *, n_subjects=4, n_trials=8, sfreq=None, trial_dura
                 if n_base:
                     base[s, t] = simulate(mont, lay, profile, n_times=n_base, valence=0.0,
                                           arousal=0.0, **common)
-                data[s, t] = simulate(mont, lay, profile, n_times=n_times,
+                data[s, t] = simulate(mont, lay, viewing, n_times=n_times,
                                       valence=(valence[s, t] - mid) / half_range,
                                       arousal=(arousal[s, t] - mid) / half_range, **common)
 
@@ -223,6 +296,9 @@ def study(montage="dreamer", *, n_subjects=4, n_trials=8, sfreq=None, trial_dura
             "valence": (("subject", "trial"), valence),
             "arousal": (("subject", "trial"), arousal),
             "alpha_freq": ("subject", alpha_freq, {"units": "Hz"}),
+            "valence_asymmetry": ("subject", routes[:, 0]),
+            "valence_temporal": ("subject", routes[:, 1]),
+            "valence_theta": ("subject", routes[:, 2]),
         },
         attrs={
             "sfreq": sfreq,
