@@ -47,7 +47,10 @@ def check_signal(x, *, name: str = "data", min_ndim: int = 1, max_ndim: int | No
         layout = "(n_times,)" if max_ndim == 1 else "(..., n_channels, n_times)"
         raise InvalidSignalError(
             f"`{name}` must have {expected} dimensions {layout}, got shape {arr.shape}")
-    if arr.size and not allow_nonfinite and not np.isfinite(arr).all():
+    # a sum is finite only if every sample is (an overflowing sum falls through to the full check),
+    # and it reads the array once without allocating a mask
+    if (arr.size and not allow_nonfinite and not np.isfinite(arr.sum())
+            and not np.isfinite(arr).all()):
         bad_mask = ~np.isfinite(arr)
         bad = np.argwhere(bad_mask)[0]
         kind = "NaN" if np.isnan(arr[tuple(bad)]) else "inf"
