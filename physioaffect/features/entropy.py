@@ -167,6 +167,7 @@ def _kernel_plan_cached(band_items, design_sfreq, order):
         arr.flags.writeable = False
     return groups, symmetric, gains, zi_rows, default_padlen(sos[0])
 
+
 def _window_variances_fused(x2d, plan, starts, length, zero_phase, per_window, n_jobs=1):
     """Window variances (n_windows, n_bands, n_rows) through the fused Numba kernels."""
     from .._parallel import run_tasks
@@ -227,11 +228,11 @@ def _window_variances_fused(x2d, plan, starts, length, zero_phase, per_window, n
     return var * (scale * scale)[None, :, None]
 
 
-def _window_variances_scipy(x2d, plan, starts, length, zero_phase, per_window, n_jobs=1):
+def _window_variances_scipy(x2d, sos, starts, length, zero_phase, per_window):
     """Reference route through scipy: filter, then windowed population variance."""
     from scipy import signal as sps
 
-    sos = np.array(plan)  # scipy's sosfilt needs a writable array; the cached design is read-only
+    sos = np.array(sos)  # scipy's sosfilt needs a writable array; the cached design is read-only
 
     idx = starts[:, None] + np.arange(length)[None, :]
     out = np.empty((len(starts), sos.shape[0], x2d.shape[0]))
