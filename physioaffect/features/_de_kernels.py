@@ -35,8 +35,7 @@ def _flush(W, b, n_groups, nl, c0, acc, a):
 
 
 @jit
-def de_causal_task(x, c0, nl, groups, symmetric, b_lo, b_hi, run_start, run_stop, run_reset,
-                   run_acc, acc):
+def de_causal_task(x, c0, nl, groups, b_lo, b_hi, run_start, run_stop, run_reset, run_acc, acc):
     """Causal band sums of rows ``c0 .. c0 + nl`` for bands ``b_lo .. b_hi`` over the runs.
 
     ``groups`` (n_bands, n_groups, G, 6); ``acc`` (n_acc, n_bands, 2, n_rows) is added to.
@@ -52,14 +51,13 @@ def de_causal_task(x, c0, nl, groups, symmetric, b_lo, b_hi, run_start, run_stop
             cnt = min(CHUNK, run_stop[r] - t0)
             load_block(x, c0, nl, t0, cnt, 0, xin)
             for b in range(b_lo, b_hi):
-                band_chunk(W[b], groups[b], xin, tmp, tmp, 0, cnt, False, symmetric)
+                band_chunk(W[b], groups[b], xin, tmp, tmp, 0, cnt, False)
         for b in range(b_lo, b_hi):
             _flush(W, b, n_groups, nl, c0, acc, run_acc[r])
 
 
 @jit
-def _backward_sums(x, c0, nl, groups, symmetric, b, bwd, fwd_out, t0, cnt, pad, seg_of, rev, tmp,
-                   acc):
+def _backward_sums(x, c0, nl, groups, b, bwd, fwd_out, t0, cnt, pad, seg_of, rev, tmp, acc):
     """Backward cascade over one chunk of forward output, summing into each sample's segment."""
     n = x.shape[1]
     n_groups = groups.shape[1]
@@ -76,15 +74,15 @@ def _backward_sums(x, c0, nl, groups, symmetric, b, bwd, fwd_out, t0, cnt, pad, 
                 break
             j += 1
         if seg >= 0:
-            band_chunk(bwd[b], groups[b], rev, tmp, tmp, i, j, False, symmetric)
+            band_chunk(bwd[b], groups[b], rev, tmp, tmp, i, j, False)
             _flush(bwd, b, n_groups, nl, c0, acc, seg)
         else:
-            band_chunk(bwd[b], groups[b], rev, tmp, tmp, i, j, True, symmetric)
+            band_chunk(bwd[b], groups[b], rev, tmp, tmp, i, j, True)
         i = j
 
 
 @jit
-def de_zero_phase_task(x, c0, nl, groups, symmetric, zi_rows, pad, b_lo, b_hi, seg_of, acc):
+def de_zero_phase_task(x, c0, nl, groups, zi_rows, pad, b_lo, b_hi, seg_of, acc):
     """Zero-phase band sums per segment (``seg_of[t]``) of rows ``c0 .. c0 + nl``.
 
     ``zi_rows`` (n_bands, n_groups, row): ``sosfilt_zi`` of each band laid out as delay rows, the
@@ -116,7 +114,7 @@ def de_zero_phase_task(x, c0, nl, groups, symmetric, zi_rows, pad, b_lo, b_hi, s
         load_block(x, c0, nl, t0, cnt, pad, xin)
         for b in range(b_lo, b_hi):
             saved[c, b] = fwd[b]
-            band_chunk(fwd[b], groups[b], xin, tmp, res, 0, cnt, True, symmetric)
+            band_chunk(fwd[b], groups[b], xin, tmp, res, 0, cnt, True)
             if c == n_chunks - 1:
                 for lane in range(LANES):
                     last[b, lane] = res[(cnt - 1) * LANES + lane]
@@ -132,6 +130,5 @@ def de_zero_phase_task(x, c0, nl, groups, symmetric, zi_rows, pad, b_lo, b_hi, s
         load_block(x, c0, nl, t0, cnt, pad, xin)
         for b in range(b_lo, b_hi):
             fwd[b] = saved[c, b]
-            band_chunk(fwd[b], groups[b], xin, tmp, res, 0, cnt, True, symmetric)
-            _backward_sums(x, c0, nl, groups, symmetric, b, bwd, res, t0, cnt, pad, seg_of, rev, tmp,
-                           acc)
+            band_chunk(fwd[b], groups[b], xin, tmp, res, 0, cnt, True)
+            _backward_sums(x, c0, nl, groups, b, bwd, res, t0, cnt, pad, seg_of, rev, tmp, acc)

@@ -138,34 +138,21 @@ def _design(bands, design_sfreq, order):
 
 @functools.lru_cache(maxsize=64)
 def _kernel_plan_cached(band_items, design_sfreq, order):
-    """Everything the fused kernels need for one filter bank, built once per bank.
-
-    Returns ``(groups, symmetric, gains, zi_rows, pad)``: cascades laid out for the kernels (with
-    gains pulled out when every band's numerators are symmetric), the per-band output factor,
-    ``sosfilt_zi`` of each (divided) cascade as delay rows, and scipy's zero-phase pad length.
-    """
     from scipy import signal as sps
 
-    from ..signal._cascade import LANES, plan_groups, plan_symmetric, state_to_rows
+    from ..signal._cascade import LANES, plan_groups, state_to_rows
     from ..signal.filters import default_padlen
 
     sos = _design_cached(band_items, design_sfreq, order)
-    sym = [plan_symmetric(s) for s in sos]
-    symmetric = all(p is not None for p in sym)
-    if symmetric:
-        groups = np.stack([p[0] for p in sym])
-        gains = np.array([p[1] for p in sym])
-    else:
-        groups = np.stack([plan_groups(s) for s in sos])
-        gains = np.ones(len(sos))
+    groups = np.stack([plan_groups(s) for s in sos])
     n_grp, group = groups.shape[1:3]
     zi_rows = np.stack([
-        state_to_rows(np.repeat(sps.sosfilt_zi(g.reshape(-1, 6))[:, :, None], LANES, axis=2),
-                      group, n_grp)
-        for g in groups])
-    for arr in (groups, gains, zi_rows):
-        arr.flags.writeable = False
-    return groups, symmetric, gains, zi_rows, default_padlen(sos[0])
+        state_to_rows(np.repeat(sps.sosfilt_zi(s)[:, :, None], LANES, axis=2), group, n_grp)
+        for s in sos])
+    for a in (groups, zi_rows):
+        a.flags.writeable = False
+    return groups, zi_rows, default_padlen(sos[0])
+
 
 
 def _window_variances_fused(x2d, plan, starts, length, zero_phase, per_window, n_jobs=1):
@@ -175,7 +162,7 @@ def _window_variances_fused(x2d, plan, starts, length, zero_phase, per_window, n
     from . import _de_kernels as k
 
     n_rows, n_times = x2d.shape
-    groups, symmetric, gains, zi_rows, pad = plan
+    groups, zi_rows, pad = plan
     n_bands = groups.shape[0]
     n_split = _band_groups(n_rows, n_bands, n_jobs)
     blocks = [(c0, min(LANES, n_rows - c0)) for c0 in range(0, n_rows, LANES)]
@@ -186,8 +173,7 @@ def _window_variances_fused(x2d, plan, starts, length, zero_phase, per_window, n
         acc = np.zeros((n_acc, n_bands, 2, n_rows))
         args = (starts, ends, np.ones(n_acc, dtype=np.bool_), np.arange(n_acc, dtype=np.int64), acc)
         run_tasks(k.de_causal_task,
-                  [(x2d, c0, nl, groups, symmetric, lo, hi, *args)
-                   for c0, nl in blocks for lo, hi in splits],
+                  [(x2d, c0, nl, groups, lo, hi, *args) for c0, nl in blocks for lo, hi in splits],
                   n_jobs)
         sums = acc
     else:
@@ -199,7 +185,7 @@ def _window_variances_fused(x2d, plan, starts, length, zero_phase, per_window, n
         if zero_phase:
             seg_of = np.repeat(np.arange(n_seg, dtype=np.int64), np.diff(edges))
             run_tasks(k.de_zero_phase_task,
-                      [(x2d, c0, nl, groups, symmetric, zi_rows, pad, lo, hi, seg_of, acc)
+                      [(x2d, c0, nl, groups, zi_rows, pad, lo, hi, seg_of, acc)
                        for c0, nl in blocks for lo, hi in splits], n_jobs)
         else:
             stop = int(ends.max())
@@ -208,8 +194,7 @@ def _window_variances_fused(x2d, plan, starts, length, zero_phase, per_window, n
             reset[0] = True
             args = (e[:-1], e[1:], reset, np.arange(len(e) - 1, dtype=np.int64), acc)
             run_tasks(k.de_causal_task,
-                      [(x2d, c0, nl, groups, symmetric, lo, hi, *args)
-                       for c0, nl in blocks for lo, hi in splits],
+                      [(x2d, c0, nl, groups, lo, hi, *args) for c0, nl in blocks for lo, hi in splits],
                       n_jobs)
         i0 = np.searchsorted(edges, starts)
         n_in = np.searchsorted(edges, ends) - i0
@@ -220,12 +205,8 @@ def _window_variances_fused(x2d, plan, starts, length, zero_phase, per_window, n
             for j in range(int(n_in.max())):
                 use = n_in > j
                 sums[use] += acc[i0[use] + j]
-    # the kernels filter with the gains pulled out: the output is gain (causal) or gain**2
-    # (forward-backward) times smaller, its variance that squared
-    scale = gains ** (2 if zero_phase and not per_window else 1)
     mean = sums[:, :, 0] / length
-    var = np.maximum(sums[:, :, 1] / length - mean * mean, 0.0)
-    return var * (scale * scale)[None, :, None]
+    return np.maximum(sums[:, :, 1] / length - mean * mean, 0.0)
 
 
 def _window_variances_scipy(x2d, sos, starts, length, zero_phase, per_window):

@@ -18,11 +18,6 @@ The biquad is scipy's transposed direct form II, written FMA-friendly::
 
 Cascades of other lengths are split into groups of 4 (or one group of 5) and padded with identity
 sections (b0 = 1, all else 0), which pass samples through exactly.
-
-Butterworth low-, high- and band-pass filters of even order (and notches) have symmetric
-numerators, ``[b0, b1, b0]``. For a cascade of 4 such sections the gains ``b0`` are pulled out into
-one factor per cascade and the sections run as ``[1, b1 / b0, 1]``, which saves a multiply in every
-biquad (``z1 = v - a2 y``); the caller rescales the output (or its sums) by the factor.
 """
 
 from __future__ import annotations
@@ -51,21 +46,6 @@ def plan_groups(sos: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(out.reshape(n_groups, group, 6))
 
 
-def plan_symmetric(sos: np.ndarray):
-    """``(groups, gain)`` for a 4-section cascade with symmetric numerators, else ``None``.
-
-    ``groups`` (1, 4, 6) holds the sections divided by their ``b0``; the cascade's output is
-    ``gain`` times the output of the divided sections.
-    """
-    if sos.shape[0] != 4 or np.any(sos[:, 0] == 0) or not np.allclose(
-            sos[:, 2], sos[:, 0], rtol=1e-13, atol=0.0):
-        return None
-    norm = sos.copy()
-    norm[:, :3] /= sos[:, :1]
-    norm[:, 2] = 1.0
-    return np.ascontiguousarray(norm[None]), float(np.prod(sos[:, 0]))
-
-
 def state_to_rows(z: np.ndarray, group: int, n_groups: int) -> np.ndarray:
     """Delays (n_sections, 2, n_lanes<=LANES) -> W rows (n_groups, row_size) (sums zero)."""
     rows = np.zeros((n_groups, row_size(group)))
@@ -84,44 +64,6 @@ def _bq(W, o, lane, v, b0, b1, b2, a1, a2):
     W[o + lane] = b1 * v + W[o + LANES + lane] - a1 * y
     W[o + LANES + lane] = b2 * v - a2 * y
     return y
-
-
-@jit(inline="always")
-def _bq_sym(W, o, lane, v, b1, a1, a2):
-    y = v + W[o + lane]
-    W[o + lane] = b1 * v + W[o + LANES + lane] - a1 * y
-    W[o + LANES + lane] = v - a2 * y
-    return y
-
-
-@jit
-def _cascade4_symmetric(W, c, src, dst, i0, i1, store):
-    """Four sections with numerators ``[1, b1, 1]`` (see the module docstring)."""
-    b01, a01, a02 = c[0, 1], c[0, 4], c[0, 5]
-    b11, a11, a12 = c[1, 1], c[1, 4], c[1, 5]
-    b21, a21, a22 = c[2, 1], c[2, 4], c[2, 5]
-    b31, a31, a32 = c[3, 1], c[3, 4], c[3, 5]
-    if store:
-        for i in range(i0, i1):
-            base = i * LANES
-            for lane in range(LANES):
-                v = src[base + lane]
-                v = _bq_sym(W, 2 * LANES, lane, v, b01, a01, a02)
-                v = _bq_sym(W, 4 * LANES, lane, v, b11, a11, a12)
-                v = _bq_sym(W, 6 * LANES, lane, v, b21, a21, a22)
-                v = _bq_sym(W, 8 * LANES, lane, v, b31, a31, a32)
-                dst[base + lane] = v
-    else:
-        for i in range(i0, i1):
-            base = i * LANES
-            for lane in range(LANES):
-                v = src[base + lane]
-                v = _bq_sym(W, 2 * LANES, lane, v, b01, a01, a02)
-                v = _bq_sym(W, 4 * LANES, lane, v, b11, a11, a12)
-                v = _bq_sym(W, 6 * LANES, lane, v, b21, a21, a22)
-                v = _bq_sym(W, 8 * LANES, lane, v, b31, a31, a32)
-                W[lane] += v
-                W[LANES + lane] += v * v
 
 
 @jit
@@ -186,17 +128,13 @@ def _cascade5(W, c, src, dst, i0, i1, store):
 
 
 @jit
-def band_chunk(W, groups, src, tmp, dst, i0, i1, store, symmetric):
+def band_chunk(W, groups, src, tmp, dst, i0, i1, store):
     """Run one band's cascade over transposed samples ``i0 .. i1`` of ``src``.
 
     ``W`` holds one row per group; ``groups`` is (n_groups, G, 6). With ``store`` the output goes
     to ``dst``; otherwise its sum and sum of squares accumulate in ``W[-1, :2 * LANES]``.
-    ``tmp`` carries the output between groups (and may be ``dst``). ``symmetric``: ``groups``
-    comes from :func:`plan_symmetric`.
+    ``tmp`` carries the output between groups (and may be ``dst``).
     """
-    if symmetric:
-        _cascade4_symmetric(W[0], groups[0], src, dst, i0, i1, store)
-        return
     n_groups = groups.shape[0]
     five = groups.shape[1] == 5
     cur = src
