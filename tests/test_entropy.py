@@ -217,3 +217,15 @@ def test_labelled_output_round_trips_through_netcdf(rng, tmp_path):
     back = xr.open_dataarray(path, engine="h5netcdf")
     xr.testing.assert_identical(back.load(), de)
     assert back.attrs["preset"] == "torcheeg" and back.attrs["units"] == "bits"
+
+
+@pytest.mark.parametrize("n_times", [28, 200, 458, 459, 1000, 1024])
+def test_short_epochs_match_scipy(rng, n_times):
+    # around the kernel's chunk of 512 extended samples (27 samples of padding at each end)
+    x = rng.standard_normal((5, 3, n_times))
+    de = differential_entropy(x, SFREQ)
+    for zero_phase in (True, False):
+        got = differential_entropy(x, SFREQ, zero_phase=zero_phase)
+        ref = differential_entropy(x, SFREQ, zero_phase=zero_phase, backend="scipy")
+        assert np.abs(got - ref).max() < 1e-10
+    assert de.shape == (5, 3, 5)
