@@ -8,21 +8,19 @@ from __future__ import annotations
 
 import numba
 
-__all__ = ["jit", "prange", "numba"]
-
-prange = numba.prange
+__all__ = ["jit", "numba"]
 
 
-def jit(*args, parallel=False, fastmath=None, **kwargs):
+def jit(*args, fastmath=None, **kwargs):
     """``numba.njit`` with ``nogil=True`` and ``cache=True``.
 
-    ``fastmath`` defaults to ``{"contract"}``: fused multiply-adds only, no reassociation, so results
-    stay within rounding of scipy's.
+    Kernels release the GIL; ``physioaffect._parallel`` runs them on a thread pool, so Numba's own
+    parallel runtime is not used. ``fastmath`` defaults to ``{"contract"}``: fused multiply-adds
+    only, no reassociation, so results stay within rounding of scipy's.
     """
     options = {
         "nogil": True,
         "cache": True,
-        "parallel": parallel,
         "fastmath": {"contract"} if fastmath is None else fastmath,
         "error_model": "numpy",
     }
