@@ -18,6 +18,9 @@ The biquad is scipy's transposed direct form II, written FMA-friendly::
 
 Cascades of other lengths are split into groups of 4 (or one group of 5) and padded with identity
 sections (b0 = 1, all else 0), which pass samples through exactly.
+
+Numba's on-disk cache of a kernel is keyed by its own file only: after editing this module, clear
+the caches of the kernels that call it (``make clean-cache``) or they keep the old code.
 """
 
 from __future__ import annotations
