@@ -11,9 +11,11 @@ its sums to one accumulator row. Continuous filtering uses runs between consecut
 
 Zero-phase mode reproduces ``scipy.signal.sosfiltfilt`` (odd extension, ``sosfilt_zi`` scaled by
 the first sample of each pass) without storing the forward output: the forward pass saves every
-band's delays at the start of each chunk; the backward pass walks the chunks from the end,
-recomputes each chunk's forward output from its saved delays into a cache-sized buffer, reverses
-it and runs the backward cascade over it, summing into the segment of each sample.
+band's delays at the start of each chunk and keeps the last chunk's output; the backward pass
+walks the chunks from the end, recomputes each earlier chunk's forward output from its saved
+delays into a cache-sized buffer, reverses it and runs the backward cascade over it, summing into
+the segment of each sample. (Storing the whole forward output instead measured about 12 % faster
+on long recordings at 128 bytes per sample and block; bounded memory was kept.)
 """
 
 from __future__ import annotations
