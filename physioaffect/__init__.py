@@ -19,6 +19,7 @@ _SUBMODULES = (
     "io",
     "montage",
     "nets",
+    "preprocess",
     "signal",
     "simulate",
 )

@@ -231,7 +231,7 @@ def _window_variances_scipy(x2d, sos, starts, length, zero_phase, per_window):
 def differential_entropy(data, sfreq=None, *, bands=None, window=None, step=None,
                          zero_phase=_UNSET, log_base=_UNSET, preset=None, baseline=None,
                          order=_UNSET, per_window=_UNSET, design_sfreq=_UNSET,
-                         backend="numba", n_jobs=None, as_xarray=None):
+                         backend="numba", n_jobs=None, as_xarray=None, onsets=None):
     """Differential entropy per (window, channel, band) of band-filtered signals.
 
     Each band's Butterworth band-pass (second-order sections) is applied to the continuous signal,
@@ -287,6 +287,11 @@ def differential_entropy(data, sfreq=None, *, bands=None, window=None, step=None
         this process may use (or ``PHYSIOAFFECT_NUM_THREADS``).
     as_xarray : bool, optional
         Return a DataArray; default: only when ``data`` is one.
+    onsets : array-like of float, optional
+        Window starts in seconds from the first sample, instead of a regular grid (needs
+        ``window``, excludes ``step``); each window must lie inside the signal. Filtering still
+        runs over the whole signal, so these windows take their values from the same filtered
+        signal as a grid would.
 
     Returns
     -------
@@ -345,7 +350,7 @@ def differential_entropy(data, sfreq=None, *, bands=None, window=None, step=None
     sos = _design(bands, dsf, int(settings["order"]))
 
     n_times = values.shape[-1]
-    starts, length = resolve_windows(n_times, sfreq, window, step)
+    starts, length = resolve_windows(n_times, sfreq, window, step, onsets=onsets)
     if zero_phase and not per_window:
         from ..signal.filters import default_padlen
 

@@ -35,7 +35,7 @@ _ANNOTATION_LABELS = ("EDF Annotations", "BDF Annotations")
 # lower-cased and split at every character that is not a letter or a digit) when the token starts
 # with it, so that "EOG1", "ECG-II" and "Resp oro-nasal" are recognised.
 _TYPE_RULES = (
-    ("stim", ("status", "trigger", "trig", "stim", "marker")),
+    ("stim", ("status", "trigger", "trig", "dtrig", "stim", "marker")),
     ("eog", ("eog", "heog", "veog")),
     ("emg", ("emg",)),
     ("ecg", ("ecg", "ekg")),
@@ -247,6 +247,14 @@ def _warn_mixed_rates(path, header):
         RuntimeWarning, stacklevel=3)
 
 
+def _stim_labels(header):
+    """Labels of the signals named as trigger/status channels (read unscaled by MNE)."""
+    labels = [header.labels[i] for i in header.signal_indices]
+    if len(set(labels)) != len(labels):  # MNE renames duplicates; leave the choice to MNE
+        return []
+    return [label for label in labels if infer_channel_type(label) == "stim"]
+
+
 def _mne_read(path, kind, preload, stim_channel):
     import mne
 
@@ -330,7 +338,9 @@ def read_recording(path_or_raw, *, preload=False, annotations=None, stim_channel
         Annotations to attach to the recording (replacing the file's own), e.g. the hypnogram of
         a polysomnography; those outside the recording's time span are dropped by MNE.
     stim_channel : "auto" or str or int or list, default="auto"
-        Passed to MNE's reader: the trigger channel(s); ``"auto"`` takes channels named
+        Passed to MNE's reader: the trigger channel(s), read as integers without unit scaling;
+        ``"auto"`` takes the channels whose label names a trigger (:func:`infer_channel_type`
+        gives ``"stim"``: Status, Trigger, DTRIG, Marker, ...), else, as MNE does, channels named
         ``Status`` or ``Trigger`` (any case).
 
     Returns
@@ -374,6 +384,8 @@ def read_recording(path_or_raw, *, preload=False, annotations=None, stim_channel
         header = _header_or_none(path, kind)
         _refuse_unreadable_layout(path, header)
         _warn_mixed_rates(path, header)
+        if isinstance(stim_channel, str) and stim_channel == "auto" and header is not None:
+            stim_channel = _stim_labels(header) or "auto"
         raw = _mne_read(path, kind, preload, stim_channel)
         _set_inferred_types(raw)
     if annotations is not None:
