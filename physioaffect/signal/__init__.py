@@ -13,10 +13,12 @@ from .filters import (
     sosfilt_zi,
     sosfiltfilt,
 )
+from .resample import StreamingResampler, resample_factors
 from .streaming import StreamingFilter
 
 __all__ = [
     "StreamingFilter",
+    "StreamingResampler",
     "bandpass_sos",
     "butter_sos",
     "check_sos",
@@ -25,6 +27,7 @@ __all__ = [
     "highpass_sos",
     "lowpass_sos",
     "notch_sos",
+    "resample_factors",
     "sosfilt",
     "sosfilt_zi",
     "sosfiltfilt",
