@@ -2,7 +2,32 @@
 
 The published models (HiSTN, RBTransformer, the multitask EDA PINN, the sleep 1D vision transformer
 and the cross-modal distillation students) live here, one module per model. Importing this package
-does not import torch; each model module does.
+does not import torch; each model module does, when one of its names is first used.
 """
 
-__all__: list[str] = []
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "HiSTN": "histn",
+    "RBTransformer": "rbtransformer",
+    "InterCorticalAttentionBlock": "rbtransformer",
+    "ChebGraphFilter": "_graph",
+    "count_parameters": "_common",
+    "ParameterCount": "_common",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))
