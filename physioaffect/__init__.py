@@ -16,6 +16,7 @@ __version__ = "0.1.0"
 _SUBMODULES = (
     "datasets",
     "errors",
+    "evaluation",
     "features",
     "io",
     "montage",
@@ -23,6 +24,7 @@ _SUBMODULES = (
     "preprocess",
     "signal",
     "simulate",
+    "training",
 )
 
 __all__ = ["__version__", *_SUBMODULES]
