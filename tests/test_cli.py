@@ -99,7 +99,9 @@ def test_demo_decodes_valence_above_chance(capsys):
     between = float(re.search(r"^between-subject\s+([\d.]+) ±", out, re.M).group(1))
     assert 0.0 <= between < mean
     assert "protocol: between-subject, leave-one-subject-out" in out
-    for stage in ("simulate", "features", "cross-validation", "total"):
+    assert "24 EDF+ files" not in out and "96 EDF+ files (one per trial)" in out
+    for stage in ("simulate", "write EDF", "preprocess", "read features", "cross-validation",
+                  "total"):
         assert re.search(rf"^  {stage}\s+\d+\.\d\d$", out, re.M)
 
 

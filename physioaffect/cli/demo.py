@@ -1,14 +1,20 @@
 """``physioaffect demo``: decode valence from a simulated study, with a protocol that cannot leak.
 
-The command simulates a small DREAMER-like study (:func:`physioaffect.simulate.study.study`, with
-its 30-s resting baseline before every trial), computes baseline-corrected differential entropy
-(DE) in 2-s windows
-(:func:`physioaffect.features.differential_entropy`), labels every window with the binary valence
-of its trial (rating above mid-scale -> 1) and cross-validates a plain scikit-learn classifier
-(standardisation, then logistic regression on the flattened DE):
+The command goes the way a user with recordings would:
 
-* within each subject, with folds grouped by trial, so that no trial has windows on both sides;
-* between subjects, leaving one subject out.
+1. simulate a small DREAMER-like study (:func:`physioaffect.simulate.study.study`, a 30-s resting
+   baseline before every trial) and write it as one EDF+ file per trial, with annotations marking
+   the baseline and the stimulus and its ratings (:func:`physioaffect.simulate.write_study`);
+2. preprocess the folder exactly as ``physioaffect preprocess`` does
+   (:func:`physioaffect.preprocess.batch.run_batch`): differential entropy (DE) in 2-s windows
+   minus the DE of the trial's baseline, one NetCDF file per recording, windows labelled by the
+   annotation covering them;
+3. read the feature files back, label every stimulus window with the binary valence of its trial
+   (rating above mid-scale -> 1) and cross-validate a plain scikit-learn classifier
+   (standardisation, then logistic regression on the flattened DE):
+
+   * within each subject, with folds grouped by trial, so that no trial has windows on both sides;
+   * between subjects, leaving one subject out.
 
 It prints one accuracy per subject, the mean and standard deviation over subjects, the chance
 level, the protocol name and the time each stage took. The simulated subjects differ in how
@@ -19,7 +25,9 @@ the defaults, over seeds 0-11, 0.75-0.88 within subjects and 0.58-0.74 between t
 from __future__ import annotations
 
 import math
+import tempfile
 import time
+from pathlib import Path
 
 __all__ = ["add_parser", "run"]
 
@@ -33,8 +41,9 @@ MIN_TRIALS = 4
 _DEFAULTS = {"subjects": 6, "trials": 32, "duration": 10.0, "seed": 0}
 
 _DESCRIPTION = (
-    "Simulate a small DREAMER-like study, compute baseline-corrected differential entropy in "
-    f"{WINDOW:g}-s windows, label each window with its trial's binary valence and cross-validate "
+    "Simulate a small DREAMER-like study, write it as EDF+ files, preprocess them into NetCDF "
+    "feature files (baseline-corrected differential entropy in "
+    f"{WINDOW:g}-s windows), label each window with its trial's binary valence and cross-validate "
     "StandardScaler + LogisticRegression within each subject (folds grouped by trial, so no "
     "trial has windows on both sides) and between subjects (leave one subject out). Simulated "
     "subjects differ in how valence shows, so between-subject accuracy is expected to be lower. "
@@ -71,6 +80,9 @@ def add_parser(subparsers, parents=()):
                         help="seed of the simulation (default: %(default)s)")
     parser.add_argument("--jobs", type=int, default=None, metavar="N",
                         help="threads for the feature kernels (default: all cores)")
+    parser.add_argument("--keep", default=None, metavar="DIR",
+                        help="keep the EDF files and feature files in DIR (default: a temporary "
+                        "folder, removed at the end)")
     return parser
 
 
@@ -192,7 +204,6 @@ def run(args) -> int:
 
     import numpy as np
 
-    from physioaffect.features import differential_entropy
     from physioaffect.simulate.study import study
 
     timer.lap("import")
@@ -200,13 +211,14 @@ def run(args) -> int:
                trial_duration=args.duration, random_state=args.seed)
     timer.lap("simulate")
 
-    sfreq = float(ds.attrs["sfreq"])
     from physioaffect._parallel import resolve_n_jobs
 
     threads = resolve_n_jobs(args.jobs)
-    de = differential_entropy(ds["eeg"].values, sfreq, window=WINDOW,
-                              baseline=ds["baseline"].values, n_jobs=threads)
-    timer.lap("features")
+    if args.keep is not None:
+        de, n_files = _through_files(ds, Path(args.keep), timer)
+    else:
+        with tempfile.TemporaryDirectory(prefix="physioaffect-demo-") as folder:
+            de, n_files = _through_files(ds, Path(folder), timer, threads)
 
     n_subjects, n_trials, n_windows, n_channels, n_bands = de.shape
     features = de.reshape(n_subjects, n_trials, n_windows, n_channels * n_bands)
@@ -225,6 +237,44 @@ def run(args) -> int:
     return 0
 
 
+def _through_files(ds, folder, timer, threads):
+    """Write the study as EDF+ files, preprocess them like a user, read the feature files back.
+
+    Returns
+    -------
+    de : ndarray, shape (n_subjects, n_trials, n_windows, n_channels, n_bands)
+        Baseline-corrected DE of the stimulus windows.
+    n_files : int
+    """
+    import numpy as np
+    import xarray as xr
+
+    from physioaffect.errors import RecordingError
+    from physioaffect.preprocess import PreprocessParams
+    from physioaffect.preprocess.batch import run_batch
+    from physioaffect.simulate.edf import write_study
+
+    edf_dir, feature_dir = folder / "edf", folder / "features"
+    paths = write_study(ds, edf_dir, overwrite=True)
+    timer.lap("write EDF")
+    baseline = ds.sizes["baseline_time"] / float(ds.attrs["sfreq"])
+    params = PreprocessParams(window=WINDOW, baseline=(0.0, baseline), labels="annotations")
+    rows = run_batch([edf_dir], feature_dir, params, threads=threads)
+    failed = [f"{r['input']}: {r['reason']}" for r in rows if r["status"] == "failed"]
+    if failed:
+        raise RecordingError("preprocessing the simulated study failed: " + "; ".join(failed))
+    timer.lap("preprocess")
+    de = []
+    for path in paths:
+        with xr.open_dataset(feature_dir / f"{path.stem}.nc") as features:
+            stimulus = np.char.startswith(features["label"].values.astype(str), "stimulus")
+            de.append(features["de"].values[stimulus])
+    n_subjects, n_trials = ds.sizes["subject"], ds.sizes["trial"]
+    de = np.stack(de).reshape(n_subjects, n_trials, *de[0].shape)
+    timer.lap("read features")
+    return de, len(paths)
+
+
 def _report(ds, args, within, between, chance, n_splits, n_windows, n_channels, n_bands,
             threads, seconds):
     """The printed table, as one string."""
@@ -235,6 +285,8 @@ def _report(ds, args, within, between, chance, n_splits, n_windows, n_channels, 
         f"  data      {len(ds['subject'])} subjects x {args.trials} trials x {args.duration:g} s, "
         f"{ds.attrs['montage']} montage ({n_channels} channels, {ds.attrs['sfreq']:g} Hz), "
         f"seed {args.seed}",
+        f"  files     {args.subjects * args.trials} EDF+ files (one per trial) -> physioaffect "
+        f"preprocess -> {args.subjects * args.trials} NetCDF feature files",
         f"  features  DE, {n_bands} bands, {WINDOW:g}-s windows, minus the DE of the trial's "
         f"{ds.sizes['baseline_time'] / ds.attrs['sfreq']:g}-s baseline "
         f"({n_channels * n_bands} per window)",
@@ -258,6 +310,7 @@ def _report(ds, args, within, between, chance, n_splits, n_windows, n_channels, 
         lines.append(f"{'between-subject':<27}{between.mean():>10.3f} ± {between.std():.3f}")
         lines.append("protocol: between-subject, leave-one-subject-out")
     lines += ["", f"timings (s, {threads} feature threads)"]
-    for stage in ("simulate", "features", "cross-validation", "total"):
+    for stage in ("simulate", "write EDF", "preprocess", "read features", "cross-validation",
+                  "total"):
         lines.append(f"  {stage:<25}{seconds[stage]:>10.2f}")
     return "\n".join(lines)

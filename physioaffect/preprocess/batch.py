@@ -292,7 +292,7 @@ def _threads_per_task(jobs):
 
 
 def run_batch(inputs, outdir, params=None, *, annotations=None, jobs=1, scheduler=None,
-              overwrite=False, progress=False, debug=False, on_row=None):
+              overwrite=False, progress=False, debug=False, on_row=None, threads=None):
     """Preprocess a batch of recordings into one NetCDF file each plus ``index.csv``.
 
     Parameters
@@ -317,6 +317,9 @@ def run_batch(inputs, outdir, params=None, *, annotations=None, jobs=1, schedule
         Keep tracebacks in the reasons of failed files.
     on_row : callable, optional
         Called with each row as it completes.
+    threads : int, optional
+        Threads per task for the DE kernel; default: the cores divided among the ``jobs``
+        processes (one per task on a Dask cluster).
 
     Returns
     -------
@@ -352,9 +355,9 @@ def run_batch(inputs, outdir, params=None, *, annotations=None, jobs=1, schedule
         elif jobs == 1:
             for i, task in enumerate(tasks):
                 done(i, run_task(task, params, overwrite=overwrite, debug=debug,
-                                 progress=progress))
+                                 progress=progress, n_jobs=threads))
         else:
-            _run_processes(tasks, params, jobs, overwrite, debug, done)
+            _run_processes(tasks, params, jobs, overwrite, debug, done, threads)
     finally:
         if bar is not None:
             bar.close()
@@ -363,11 +366,11 @@ def run_batch(inputs, outdir, params=None, *, annotations=None, jobs=1, schedule
     return finished
 
 
-def _run_processes(tasks, params, jobs, overwrite, debug, done):
+def _run_processes(tasks, params, jobs, overwrite, debug, done, threads=None):
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    threads = _threads_per_task(jobs)
+    threads = threads or _threads_per_task(jobs)
     context = multiprocessing.get_context("spawn")  # worker threads make fork unsafe
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         futures = {pool.submit(run_task, task, params, overwrite=overwrite, n_jobs=threads,
