@@ -233,15 +233,7 @@ class _Blocks:
             stop = min(self.next_window + self.per_block, self.n_windows)
             last_end = int(self.starts[stop - 1]) + self.length
             if not final and min(last_end + self.context, self.n_out) > available:
-                if stop - self.next_window < self.per_block:
-                    return
-                # shrink the block to what is available
-                fits = np.flatnonzero(self.starts[self.next_window:stop] + self.length
-                                      + self.context <= available)
-                if fits.size == 0:
-                    return
-                stop = self.next_window + int(fits[-1]) + 1
-                last_end = int(self.starts[stop - 1]) + self.length
+                return  # wait for a whole block: each block pays its context twice
             self._block(buffer, buffer_start, self.next_window, stop, last_end)
             self.next_window = stop
 
