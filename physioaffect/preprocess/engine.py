@@ -265,6 +265,50 @@ class _Blocks:
                     per_window=False, log_base=2, order=self.bde_order, n_jobs=self.n_jobs))
 
 
+class _Buffer:
+    """The processed signal from the first sample still needed to the last one produced.
+
+    Samples are appended in place into preallocated storage; released samples are dropped by
+    moving the kept ones to the front when room runs out, so each sample is copied about once.
+    """
+
+    def __init__(self, n_rows):
+        self._data = np.empty((n_rows, 0))
+        self.start = 0  # absolute index of column 0
+        self._size = 0
+        self._keep = 0  # absolute index of the first sample still needed
+
+    @property
+    def stop(self):
+        return self.start + self._size
+
+    def view(self):
+        return self._data[:, :self._size]
+
+    def window(self, lo, hi):
+        return self._data[:, lo - self.start:hi - self.start]
+
+    def release(self, keep_from):
+        self._keep = max(self._keep, int(keep_from))
+
+    def append(self, block):
+        n = block.shape[1]
+        if self._size + n > self._data.shape[1]:
+            drop = min(self._keep - self.start, self._size)
+            kept = self._size - drop
+            capacity = self._data.shape[1]
+            if kept + n > capacity:
+                grown = np.empty((self._data.shape[0], max(2 * capacity, kept + n)))
+                grown[:, :kept] = self._data[:, drop:self._size]
+                self._data = grown
+            elif drop:
+                self._data[:, :kept] = self._data[:, drop:self._size].copy()
+            self.start += drop
+            self._size = kept
+        self._data[:, self._size:self._size + n] = block
+        self._size += n
+
+
 def preprocess_recording(source, params=None, *, annotations=None, n_jobs=None, progress=False):
     """Features per window of one recording, streamed through bounded memory.
 
@@ -390,8 +434,7 @@ def preprocess_recording(source, params=None, *, annotations=None, n_jobs=None, 
         baseline = (b0, b1, [])
 
     chunk = max(int(params.chunk_duration * sfreq_in), 1)
-    buffer = np.zeros((len(picks), 0))
-    buffer_start = 0
+    buffer = _Buffer(len(picks))
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -404,11 +447,11 @@ def preprocess_recording(source, params=None, *, annotations=None, n_jobs=None, 
             with warnings.catch_warnings():  # mixed rates: handled above by reading whole
                 warnings.filterwarnings("ignore", message=".*mixed sampling frequencies.*")
                 x = raw.get_data(picks=read_names, start=start, stop=stop)
-            data = x[pick_rows]
+            data = x if pick_rows == list(range(len(x))) else x[pick_rows]
             if ref_rows:
                 ref = x[ref_rows].mean(axis=0)
                 data[eeg_rows] -= ref
-            if not np.isfinite(data).all():
+            if not np.isfinite(data.sum(axis=-1)).all():  # NaN and inf survive a sum
                 bad = [picks[i] for i in np.flatnonzero(~np.isfinite(data).all(axis=1))]
                 raise RecordingError(
                     f"{name}: non-finite samples in channel(s) {', '.join(bad)} between "
@@ -424,20 +467,17 @@ def preprocess_recording(source, params=None, *, annotations=None, n_jobs=None, 
                 data = resampler.process(data)
                 if final:
                     data = np.concatenate([data, resampler.finish()], axis=-1)
-            buffer = np.concatenate([buffer, data], axis=-1)
-            available = buffer_start + buffer.shape[1]
+            new_from = buffer.stop
+            buffer.append(data)
+            available = buffer.stop
             if baseline is not None:
                 b0, b1, parts = baseline
-                lo, hi = max(b0, buffer_start + buffer.shape[1] - data.shape[1]), min(b1, available)
+                lo, hi = max(b0, new_from), min(b1, available)
                 if hi > lo:
-                    parts.append(buffer[:, lo - buffer_start:hi - buffer_start].copy())
-            blocks.run(buffer, buffer_start, available, final)
+                    parts.append(buffer.window(lo, hi).copy())
+            blocks.run(buffer.view(), buffer.start, available, final)
             keep_from = blocks.needed_from()
-            keep_from = available if keep_from is None else keep_from
-            drop = max(0, keep_from - buffer_start)
-            if drop:
-                buffer = buffer[:, drop:]
-                buffer_start += drop
+            buffer.release(available if keep_from is None else keep_from)
             if bar is not None:
                 bar.update(stop - start)
     finally:
