@@ -49,7 +49,6 @@ WINDOW_S = 4.0
 TARGET_SPEEDUP = 5.0
 TARGET_MEMORY = 4.0
 TARGET_BIG_RSS_MB = 1000.0  # 1 GB = 10^9 bytes
-AGREE_TOL = 0.1  # nats, median |DE_physioaffect - DE_mne| (Butterworth IIR vs MNE's default FIR)
 SAME_TOL = 1e-3  # nats, the same against MNE with IIR Butterworth filters (interior windows)
 EDGE_WINDOWS = 10  # left out at each end in that check: the two pad the ends differently
 WARM_S = 300.0  # the warm-up recording (also used for the IIR check)
@@ -427,9 +426,8 @@ def main(argv=None) -> int:
     trows.append([warm.label, f"check: same DE as MNE with IIR filters, median |d| < "
                   f"{SAME_TOL:g} nats", f"{same['median']:.1e}",
                   "met" if same["median"] < SAME_TOL else "not met"])
-    trows.append([edf.label, f"check: same DE as MNE's default FIR, median |d| < "
-                  f"{AGREE_TOL:g} nats", f"{agree['median']:.3f}",
-                  "met" if agree["median"] < AGREE_TOL else "not met"])
+    trows.append([edf.label, "note: DE against MNE's default FIR (wider bands, see above), "
+                  "median |d| nats", f"{agree['median']:.3f}", "info"])
     print(table(["recording", "target", "measured", "result"], trows, "llrl"))
 
     if not args.keep_outputs:

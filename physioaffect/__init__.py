@@ -16,6 +16,7 @@ __version__ = "0.1.0"
 _SUBMODULES = (
     "datasets",
     "errors",
+    "estimators",
     "evaluation",
     "features",
     "io",

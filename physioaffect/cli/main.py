@@ -15,7 +15,7 @@ import sys
 __all__ = ["COMMANDS", "EXIT_USAGE", "build_parser", "main"]
 
 #: Command modules of :mod:`physioaffect.cli`, in the order ``--help`` lists them.
-COMMANDS = ("demo", "info", "preprocess")
+COMMANDS = ("demo", "evaluate", "info", "preprocess")
 
 #: Exit code of an expected error: bad options or bad input, reported in one line.
 EXIT_USAGE = 2

@@ -6,6 +6,8 @@
   Cohen's kappa, CCC and ILSS, as their authors define them.
 - :mod:`~physioaffect.evaluation.labels`: Gaussian ordinal label smoothing, binarisation, the
   label-mode correction and the soft-target loss.
+- :mod:`~physioaffect.evaluation.protocols`: :func:`cross_validate` under a named protocol, with
+  scores per fold, per subject and overall.
 
 Names load on first use; scikit-learn and torch are imported only by the functions that need them.
 """
@@ -40,6 +42,9 @@ _EXPORTS = {
     "LeaveOneSubjectOut": "splits",
     "RandomWindowKFold": "splits",
     "PUBLISHED_PRESETS": "splits",
+    # protocols
+    "cross_validate": "protocols",
+    "CVResult": "protocols",
 }
 
 __all__ = sorted(_EXPORTS)

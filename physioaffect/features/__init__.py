@@ -20,6 +20,16 @@ _EXPORTS = {
     "eda_decompose": "peripheral",
     "ppg_features": "peripheral",
     "respiration_features": "peripheral",
+    "band_de_tokens": "tokens",
+    "eda_inputs": "eda_inputs",
+    "wesad_eda_inputs": "eda_inputs",
+    "EDAInputs": "eda_inputs",
+    "prepare_psg_epochs": "psg_inputs",
+    "read_psg_epochs": "psg_inputs",
+    "hypnogram_epochs": "psg_inputs",
+    "map_stage": "psg_inputs",
+    "stage_codes": "psg_inputs",
+    "FlatChannelWarning": "psg_inputs",
 }
 
 __all__ = sorted(_EXPORTS)

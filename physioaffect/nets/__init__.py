@@ -16,6 +16,15 @@ _EXPORTS = {
     "ChebGraphFilter": "_graph",
     "count_parameters": "_common",
     "ParameterCount": "_common",
+    "EDAPINNet": "eda_pinn",
+    "pinn_loss": "eda_pinn",
+    "SleepViT": "sleep_vit",
+    "SleepViTBlock": "sleep_vit",
+    "StochasticDepth": "sleep_vit",
+    "survival_probabilities": "sleep_vit",
+    "cls_relevance": "sleep_relevance",
+    "relevance_over_time": "sleep_relevance",
+    "patch_to_samples": "sleep_relevance",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -7,10 +7,12 @@ sleep signals in arbitrary units.
 - :func:`eeg`: one EEG recording with alpha, line noise, blinks and valence/arousal effects.
 - :func:`study`: subjects x trials of baseline and rated stimulus EEG, as an xarray.Dataset.
 - :func:`eda`, :func:`ppg`, :func:`respiration`: peripheral signals (``sfreq`` required).
+- :func:`eda_ode`: skin conductance from the EDA PINN's first-order dynamics, known parameters.
 - :func:`psg_epochs`: 30-s cardio-respiratory epochs with sleep stages and apnea events.
 - :func:`write_edf`, :func:`write_study`: EDF+/BDF+ files with annotations.
 """
 
+from .eda_ode import eda_ode
 from .edf import write_edf, write_study
 from .eeg import eeg
 from .peripheral import eda, ppg, respiration
@@ -21,6 +23,7 @@ __all__ = [
     "eeg",
     "study",
     "eda",
+    "eda_ode",
     "ppg",
     "respiration",
     "psg_epochs",

@@ -1,0 +1,42 @@
+"""scikit-learn estimators around the torch models of :mod:`physioaffect.nets`.
+
+- :class:`TorchClassifierBase`: the base every torch classifier of physioaffect derives from.
+  It validates inputs (numpy arrays or :class:`xarray.DataArray` with channel coords), encodes
+  labels, builds the network, trains it with the one loop of :mod:`physioaffect.training` and
+  offers ``fit``, ``partial_fit``, ``predict``, ``predict_proba``, ``score``, ``save`` and
+  ``load``.
+- :class:`HiSTNClassifier`: HiSTN on raw EEG epochs (METHODS.md section 1).
+- :class:`RBTransformerClassifier`: RBTransformer on band differential-entropy tokens
+  (METHODS.md section 2).
+- :class:`EDAPINN`: the multitask physics-informed EDA net (METHODS.md section 3).
+- :class:`SleepApneaClassifier`: the sleep-stage + apnea 1D vision transformer (section 4).
+
+Names load on first use, so importing this package imports neither torch nor scikit-learn.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "TorchClassifierBase": "base",
+    "HiSTNClassifier": "eeg",
+    "RBTransformerClassifier": "eeg",
+    "EDAPINN": "peripheral",
+    "eda_pinn_scores": "peripheral",
+    "SleepApneaClassifier": "sleep",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))
