@@ -10,6 +10,8 @@
   (METHODS.md section 2).
 - :class:`EDAPINN`: the multitask physics-informed EDA net (METHODS.md section 3).
 - :class:`SleepApneaClassifier`: the sleep-stage + apnea 1D vision transformer (section 4).
+- :class:`TopomapTeacher`, :class:`FaceStudent`, :class:`AudioStudent`: the cross-modal
+  distillation bridge from EEG teachers into face and audio students (sections 5, 6a, 6b).
 
 Names load on first use, so importing this package imports neither torch nor scikit-learn.
 """
@@ -25,6 +27,9 @@ _EXPORTS = {
     "EDAPINN": "peripheral",
     "eda_pinn_scores": "peripheral",
     "SleepApneaClassifier": "sleep",
+    "TopomapTeacher": "distill",
+    "FaceStudent": "distill",
+    "AudioStudent": "distill",
 }
 
 __all__ = sorted(_EXPORTS)
