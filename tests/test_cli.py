@@ -56,6 +56,8 @@ def test_help_pulls_in_no_heavy_module():
     (["demo", "--trials", "3"], "--trials"),
     (["demo", "--duration", "1.5"], "--duration"),
     (["demo", "--jobs", "0"], "--jobs"),
+    (["demo", "--steps", "baseline,dance"], "--steps"),
+    (["demo", "--epochs", "0"], "--epochs"),
 ])
 def test_bad_option_exits_2_with_one_line(capsys, argv, option):
     assert main(argv) == 2
@@ -75,6 +77,8 @@ def test_debug_shows_the_exception():
 
 
 def _demo_output(capsys, *argv):
+    if "--steps" not in argv:
+        argv = (*argv, "--steps", "baseline")
     assert main(["demo", *argv]) == 0
     return capsys.readouterr().out
 
@@ -134,3 +138,19 @@ def test_trial_grouped_folds_do_not_reward_memorising_trials():
     y = np.repeat(labels[0], n_windows)
     leaky = cross_val_score(demo._classifier(), x, y, cv=KFold(4, shuffle=True, random_state=0))
     assert leaky.mean() > 0.9
+
+
+def test_demo_steps_train_the_nets_and_recover_the_physics(capsys):
+    # the bridge step runs the face-student comparison of tests/test_distill_bridge.py
+    out = _demo_output(capsys, "--subjects", "2", "--trials", "8", "--duration", "4",
+                       "--seed", "1", "--epochs", "2", "--steps", "models,peripheral")
+    for model in ("StandardScaler + LogisticRegression", "StandardScaler + RBTransformer", "HiSTN"):
+        row = re.search(rf"^{re.escape(model)}\s+.*?\s([\d.]+)\s+([\d.]+)\s+([\d.]+)$", out,
+                        re.M)
+        assert row and 0.0 <= float(row.group(1)) <= 1.0, model
+    assert "protocol: within-subject" in out
+    # the EDA PINN's physical parameters come back within 10 % (the demo's fixed simulation)
+    errors = [float(e) for e in re.findall(r"^(?:alpha0|gamma|beta\[\d\])\s+\S+\s+\S+\s+"
+                                           r"([+-][\d.]+)%$", out, re.M)]
+    assert len(errors) == 4 and max(abs(e) for e in errors) < 10.0
+    assert "demo finished in" in out

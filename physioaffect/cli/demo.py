@@ -39,6 +39,7 @@ MAX_FOLDS = 4
 MIN_TRIALS = 4
 
 _DEFAULTS = {"subjects": 6, "trials": 32, "duration": 10.0, "seed": 0}
+_STEPS = ("baseline", "models", "peripheral", "bridge")
 
 _DESCRIPTION = (
     "Simulate a small DREAMER-like study, write it as EDF+ files, preprocess them into NetCDF "
@@ -80,6 +81,15 @@ def add_parser(subparsers, parents=()):
                         help="seed of the simulation (default: %(default)s)")
     parser.add_argument("--jobs", type=int, default=None, metavar="N",
                         help="threads for the feature kernels (default: all cores)")
+    parser.add_argument("--steps", default=",".join(_STEPS), metavar="LIST",
+                        help="comma-separated steps to run, of: baseline (DE + logistic "
+                        "regression, within and between subjects), models (HiSTN and "
+                        "RBTransformer next to the baseline), peripheral (the EDA PINN recovering "
+                        "its physical parameters), bridge (EEG prototype grid -> face student); "
+                        "default: all; the baseline always runs")
+    parser.add_argument("--epochs", type=int, default=20, metavar="N",
+                        help="training epochs of the nets in the models step (default: "
+                        "%(default)s)")
     parser.add_argument("--keep", default=None, metavar="DIR",
                         help="keep the EDF files and feature files in DIR (default: a temporary "
                         "folder, removed at the end)")
@@ -103,6 +113,13 @@ def _check_options(args):
         fail("--seed", args.seed, "an integer >= 0")
     if args.jobs is not None and args.jobs < 1:
         fail("--jobs", args.jobs, "an integer >= 1")
+    steps = [step.strip() for step in args.steps.split(",") if step.strip()]
+    unknown = [step for step in steps if step not in _STEPS]
+    if not steps or unknown:
+        fail("--steps", args.steps, f"a comma-separated list of {', '.join(_STEPS)}")
+    args.steps = tuple(step for step in _STEPS if step in steps)
+    if args.epochs < 1:
+        fail("--epochs", args.epochs, "an integer >= 1")
 
 
 class _Timer:
@@ -234,6 +251,17 @@ def run(args) -> int:
     chance = float(np.mean(n_per_class.max(axis=0) / n_trials))
     print(_report(ds, args, within, between, chance, n_splits, n_windows, n_channels, n_bands,
                   threads, timer.seconds))
+    from physioaffect.cli import demo_steps
+
+    if "models" in args.steps:
+        print("\n".join(demo_steps.eeg_models(ds, de, labels, seed=args.seed, epochs=args.epochs,
+                                               threads=threads)), flush=True)
+    if "peripheral" in args.steps:
+        print("\n".join(demo_steps.peripheral(seed=args.seed, threads=threads)), flush=True)
+    if "bridge" in args.steps:
+        print("\n".join(demo_steps.bridge(seed=args.seed, threads=threads)), flush=True)
+    if len(args.steps) > 1:
+        print(f"\ndemo finished in {time.perf_counter() - total_start:.1f} s")
     return 0
 
 
