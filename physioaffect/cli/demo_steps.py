@@ -214,7 +214,7 @@ def bridge(*, seed, threads):
     lines = ["", "bridge: EEG topomap teacher -> 5 x 5 valence-arousal prototype grid -> face "
                  f"student ({seconds:.1f} s, seed {seed})",
              f"  teacher on held-out EEG: CCC valence {quality[0]:.3f}, arousal {quality[1]:.3f}",
-             f"  face student, 6 labelled faces per class, tested on 400:",
+             "  face student, 6 labelled faces per class, tested on 400:",
              f"{'  student':<40}{'macro-F1':>10}{'balanced acc':>14}"]
     for name, s in scores.items():
         lines.append(f"  {name:<38}{s['macro_f1']:>10.3f}{s['balanced_accuracy']:>14.3f}")
