@@ -6,11 +6,12 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install demo test bench lint clean clean-cache
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	# The CPU build of torch first, so that no dependency pulls a multi-GB CUDA build.
 	$(BIN)/python -m pip install --disable-pip-version-check "torch==2.13.0"
-	$(BIN)/python -m pip install --disable-pip-version-check -e ".[dev]"
+	# dev: the test tools; dask: the distributed scheduler, so the Dask test runs too.
+	$(BIN)/python -m pip install --disable-pip-version-check -e ".[dev,dask]"
 	touch $(STAMP)
 
 install: $(STAMP)
