@@ -8,42 +8,16 @@ functions only.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from .errors import InvalidParameterError
+from .plotting import _figure, save_png
 
 __all__ = ["plot_hypnogram", "plot_relevance", "HYPNOGRAM_ORDER"]
 
 #: Stages from top to bottom of a hypnogram (the clinical layout: REM just under wake).
 HYPNOGRAM_ORDER = ("W", "REM", "N1", "N2", "N3")
 _STAGE_NAMES = ("W", "N1", "N2", "N3", "REM")
-
-
-def _figure(figsize, dpi):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    try:
-        w, h = (float(v) for v in figsize)
-    except (TypeError, ValueError):
-        raise InvalidParameterError(
-            f"`figsize` must be (width, height) in inches, got {figsize!r}") from None
-    if not (w > 0 and h > 0 and dpi > 0):
-        raise InvalidParameterError(f"`figsize` and `dpi` must be positive, got {figsize!r}, {dpi!r}")
-    fig = Figure(figsize=(w, h), dpi=dpi, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _save(fig, path):
-    if path is not None:
-        path = Path(path)
-        if not path.parent.is_dir():
-            raise InvalidParameterError(f"cannot write {path}: the folder {path.parent} does not "
-                                        "exist")
-        fig.savefig(path, format="png", dpi=fig.dpi)
 
 
 def _codes(stages, name):
@@ -117,7 +91,8 @@ def plot_hypnogram(y_true, y_pred=None, *, epoch_seconds: float = 30.0, onsets=N
     ax.set_ylabel("stage")
     if title:
         ax.set_title(title)
-    _save(fig, path)
+    if path is not None:
+        save_png(fig, path)
     return fig
 
 
@@ -186,5 +161,6 @@ def plot_relevance(signals, relevance, *, sfreq, ch_names=None, title: str | Non
     axes[-1].set_xlim(*extent_t)
     if title:
         fig.suptitle(title)
-    _save(fig, path)
+    if path is not None:
+        save_png(fig, path)
     return fig

@@ -379,12 +379,22 @@ def preprocess_recording(source, params=None, *, annotations=None, n_jobs=None, 
                     f"{name}: reference channel(s) {', '.join(missing)} not in the file; "
                     f"channels are {', '.join(raw.ch_names)}")
             ref_names = list(params.reference)
-    read_names = list(dict.fromkeys(picks + ref_names))
-    slow = sorted({c for c in read_names + [c for c, t in types.items() if t in ("gsr", "misc",
-                                                                            "resp")]
-                   if native.get(c, sfreq_in) < sfreq_in})
-    if slow and "peripheral" not in params.features:
-        slow = [c for c in slow if c in read_names]
+    periph = {}
+    if "peripheral" in params.features:
+        for kind, mne_types in _PERIPHERAL.items():
+            chans = [c for c, t in types.items() if t in mne_types]
+            if kind == "ppg":
+                chans = [c for c in chans if any(w in c.lower() for w in _PPG_WORDS)]
+            if chans:
+                periph[kind] = (chans, [])
+        if not periph:
+            raise RecordingError(
+                f"{name}: 'peripheral' features asked for, but no EDA (gsr), PPG or respiration "
+                f"channel is in the file; channels are {', '.join(raw.ch_names)}")
+
+    periph_names = [c for chans, _ in periph.values() for c in chans]
+    read_names = list(dict.fromkeys(picks + ref_names + periph_names))  # one read per chunk
+    slow = sorted(c for c in read_names if native.get(c, sfreq_in) < sfreq_in)
     if slow:
         # MNE upsamples slower channels on read; read in chunks this leaves artefacts at every
         # chunk edge, so such a recording is read whole (memory grows with its length).
@@ -410,19 +420,6 @@ def preprocess_recording(source, params=None, *, annotations=None, n_jobs=None, 
     if any(t == "stim" for t in types.values()):
         events = find_events(raw)
     ann = _annotations(raw)
-
-    periph = {}
-    if "peripheral" in params.features:
-        for kind, mne_types in _PERIPHERAL.items():
-            chans = [c for c, t in types.items() if t in mne_types]
-            if kind == "ppg":
-                chans = [c for c in chans if any(w in c.lower() for w in _PPG_WORDS)]
-            if chans:
-                periph[kind] = (chans, [])
-        if not periph:
-            raise RecordingError(
-                f"{name}: 'peripheral' features asked for, but no EDA (gsr), PPG or respiration "
-                f"channel is in the file; channels are {', '.join(raw.ch_names)}")
 
     baseline = None
     if params.baseline is not None:
@@ -457,9 +454,7 @@ def preprocess_recording(source, params=None, *, annotations=None, n_jobs=None, 
                     f"{name}: non-finite samples in channel(s) {', '.join(bad)} between "
                     f"{start / sfreq_in:g} and {stop / sfreq_in:g} s")
             for chans, parts in periph.values():
-                with warnings.catch_warnings():
-                    warnings.filterwarnings("ignore", message=".*mixed sampling frequencies.*")
-                    parts.append(raw.get_data(picks=chans, start=start, stop=stop))
+                parts.append(x[[read_names.index(c) for c in chans]])
             if filt is not None:
                 data = filt.process(data)
             final = stop == n_in
