@@ -254,12 +254,12 @@ def run(args) -> int:
     from physioaffect.cli import demo_steps
 
     if "models" in args.steps:
-        print("\n".join(demo_steps.eeg_models(ds, de, labels, seed=args.seed, epochs=args.epochs,
-                                               threads=threads)), flush=True)
+        print("\n".join(demo_steps.eeg_models(ds, de, labels, seed=args.seed,
+                                               epochs=args.epochs)), flush=True)
     if "peripheral" in args.steps:
-        print("\n".join(demo_steps.peripheral(seed=args.seed, threads=threads)), flush=True)
+        print("\n".join(demo_steps.peripheral(seed=args.seed)), flush=True)
     if "bridge" in args.steps:
-        print("\n".join(demo_steps.bridge(seed=args.seed, threads=threads)), flush=True)
+        print("\n".join(demo_steps.bridge(seed=args.seed)), flush=True)
     if len(args.steps) > 1:
         print(f"\ndemo finished in {time.perf_counter() - total_start:.1f} s")
     return 0

@@ -4,6 +4,7 @@ model, and the cross-modal bridge. Each returns the lines it adds to the printed
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import numpy as np
@@ -14,14 +15,18 @@ __all__ = ["STEPS", "eeg_models", "peripheral", "bridge"]
 STEPS = ("baseline", "models", "peripheral", "bridge")
 
 
-def _threads(n):
-    # One torch thread: on a machine whose cores are busy, torch's intra-op threads wait on each
-    # other and a second thread was measured to slow training by 20x or more.
+@contextlib.contextmanager
+def _one_torch_thread():
+    # On a machine whose cores are busy, torch's intra-op threads wait on each other: a second
+    # thread was measured to slow training by 20x or more.
     import torch
 
     before = torch.get_num_threads()
     torch.set_num_threads(1)
-    return before
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def histn_windows(ds):
@@ -47,7 +52,7 @@ def histn_windows(ds):
     return z[..., :n_w * sfreq].reshape(n_s, n_t, n_c, n_w, sfreq).transpose(0, 1, 3, 2, 4)
 
 
-def eeg_models(ds, de, labels, *, seed, epochs, threads):
+def eeg_models(ds, de, labels, *, seed, epochs):
     """Train HiSTN and RBTransformer next to the plain baseline, under one trial-grouped split.
 
     Parameters
@@ -57,7 +62,7 @@ def eeg_models(ds, de, labels, *, seed, epochs, threads):
     de : ndarray, shape (n_subjects, n_trials, n_windows, n_channels, n_bands)
         Baseline-corrected DE of the stimulus windows (from the feature files).
     labels : ndarray of int, shape (n_subjects, n_trials)
-    seed, epochs, threads : int
+    seed, epochs : int
 
     Returns
     -------
@@ -70,8 +75,7 @@ def eeg_models(ds, de, labels, *, seed, epochs, threads):
     from physioaffect.estimators import HiSTNClassifier, RBTransformerClassifier
     from physioaffect.evaluation import cross_validate, make_groups
 
-    before = _threads(threads)
-    try:
+    with _one_torch_thread():
         raw = histn_windows(ds)
         n_s, n_t = labels.shape
         subjects = np.asarray(ds["subject"].values)
@@ -113,8 +117,6 @@ def eeg_models(ds, de, labels, *, seed, epochs, threads):
             result = cross_validate(est, X, protocol="within-subject", y=y, groups=groups,
                                     n_splits=2, metrics=("accuracy", "macro_f1"))
             rows.append((name, what, result, time.perf_counter() - start))
-    finally:
-        _threads(before)
     lines = ["", "EEG models, one model over all subjects, trial-grouped 2-fold within every "
                  f"subject ({epochs} epochs for the nets)",
              f"{'model':<37}{'input':<24}{'accuracy':>10}{'macro-F1':>10}{'fit s':>8}"]
@@ -125,7 +127,7 @@ def eeg_models(ds, de, labels, *, seed, epochs, threads):
     return lines
 
 
-def peripheral(*, seed, threads):
+def peripheral(*, seed):
     """Fit the multitask EDA PINN on EDA simulated from its ODE; report what the physics recovers.
 
     Returns
@@ -148,14 +150,11 @@ def peripheral(*, seed, threads):
     e = eda.reshape(n_blocks, n_per)
     X = np.concatenate([t[:, None], d, np.repeat(e[:, :1, None], n_per, axis=2)], axis=1)
     y = (levels[:, 0] > 0.3).astype(int)
-    before = _threads(threads)
     start = time.perf_counter()
-    try:
+    with _one_torch_thread():
         est = EDAPINN(n_drives=2, lambda_c=0.0, lambda_p=0.01, batch_size=30, lr=1e-2,
                       max_epochs=500, alpha0_init=0.15, gamma_init=0.015, beta_init=0.0,
                       device="cpu", random_state=seed).fit(X, y, eda=e)
-    finally:
-        _threads(before)
     seconds = time.perf_counter() - start
     p = est.physical_params_
     rmse = float(np.sqrt(np.mean((est.predict_eda(X) - e) ** 2)))
@@ -171,7 +170,7 @@ def peripheral(*, seed, threads):
     return lines
 
 
-def bridge(*, seed, threads):
+def bridge(*, seed):
     """Build a prototype grid from an EEG teacher and show the face student's gain from it.
 
     Returns
@@ -183,9 +182,8 @@ def bridge(*, seed, threads):
     from physioaffect.features import differential_entropy
     from physioaffect.simulate.affect_media import affect_states, faces, paired_eeg
 
-    before = _threads(threads)
     start = time.perf_counter()
-    try:
+    with _one_torch_thread():
         rng = np.random.default_rng(seed)
         v, a = rng.uniform(-1, 1, (2, 400))
         de = differential_entropy(paired_eeg(v, a, duration=2.0, effect_size=3.0,
@@ -208,8 +206,6 @@ def bridge(*, seed, threads):
                                  ("+ Proto-KD + D-Geo (EEG grid)", grid)):
             student = FaceStudent(**settings).fit(X, y, prototypes=prototypes)
             scores[name] = student.evaluate(Xt, yt)
-    finally:
-        _threads(before)
     seconds = time.perf_counter() - start
     lines = ["", "bridge: EEG topomap teacher -> 5 x 5 valence-arousal prototype grid -> face "
                  f"student ({seconds:.1f} s, seed {seed})",
