@@ -1,4 +1,7 @@
-"""Causal SOS filtering of many rows, a block of ``LANES`` rows per task (see ``_cascade``)."""
+"""Causal SOS filtering of many rows, a block of ``LANES`` rows per task (see ``_cascade``).
+
+Compiled, like every kernel here, with SLP vectorisation (``physioaffect._numba``).
+"""
 
 from __future__ import annotations
 
