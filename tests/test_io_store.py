@@ -12,6 +12,8 @@ import physioaffect
 from physioaffect.errors import InvalidParameterError, RecordingError
 from physioaffect.io import store
 from physioaffect.io.store import (
+    BackgroundIdentity,
+    FeatureArrays,
     file_identity,
     flatten_provenance,
     load_features,
@@ -285,3 +287,142 @@ def test_loaded_file_is_closed(tmp_path, rng):
     with h5py.File(path, "w"):
         pass
     np.testing.assert_array_equal(loaded.values, da.values)
+
+
+# ----------------------------------------------------------------------------------------------
+# FeatureArrays: the file xarray writes, without xarray
+# ----------------------------------------------------------------------------------------------
+
+def netcdf_layout(path, skip_attrs=("physioaffect_created",)):
+    """Everything HDF5 holds in a file, object references as names, in creation order."""
+    import h5py
+
+    def norm(f, value):
+        if isinstance(value, h5py.Reference):
+            return ("ref", f[value].name if value else None)
+        if isinstance(value, np.void):
+            return tuple(norm(f, v) for v in value)
+        if isinstance(value, np.ndarray):
+            if value.dtype.names or value.dtype.kind == "O":
+                return (value.dtype.names, value.shape, [norm(f, v) for v in value.ravel()])
+            return (value.dtype.str, value.shape, repr(value.tolist()))
+        return (type(value).__name__, repr(value))
+
+    def attrs(f, obj):
+        return [(k, None if k in skip_attrs else norm(f, obj.attrs[k]),
+                 obj.attrs.get_id(k).dtype.str) for k in obj.attrs.keys()]
+
+    layout = []
+    with h5py.File(path, "r") as f:
+        layout.append(("/", list(f.keys()), attrs(f, f)))
+        for name in f.keys():
+            obj = f[name]
+            layout.append((name, obj.shape, obj.dtype.str, h5py.check_string_dtype(obj.dtype),
+                           norm(f, np.asarray(obj.fillvalue)), obj.chunks, obj.maxshape,
+                           obj.compression, norm(f, obj[()]), attrs(f, obj)))
+    return layout
+
+
+def _arrays(rng):
+    return FeatureArrays(
+        {"de": (("window", "channel", "band"), rng.standard_normal((6, 3, 2)),
+                {"units": "nats", "baseline_subtracted": 0}),
+         "count": (("window",), np.arange(6, dtype=np.int64)),
+         "event_code": ("event", np.array([3, 7], dtype=np.int32)),
+         "annotation_description": (("annotation",), np.array(["rest", "tâche"]))},
+        coords={"onset": ("window", np.arange(6) * 4.0),
+                "channel": ["Fp1", "Fp2", "Cz"],
+                "channel_type": ("channel", ["eeg", "eeg", "eeg"]),
+                "band": ["alpha", "beta"],
+                "band_low": ("band", [8.0, 14.0]),
+                "label": ("window", np.array(["", "a", "b", "", "a", "a"])),
+                "event_onset": ("event", [1.5, 9.0]),
+                "annotation_onset": ("annotation", [0.0, 10.0]),
+                "lonely": ("extra", np.array([1.0, np.nan, 3.0]))},
+        attrs={"sfreq": 128.0, "n_times": 3072, "source": "rec.edf", "empty": "",
+               "scales": np.array([1.0, 2.0]), "names": np.array(["a", "b"], dtype=object)})
+
+
+@pytest.mark.parametrize("select", [False, True])
+def test_feature_arrays_write_the_file_xarray_writes(tmp_path, rng, select):
+    arrays = _arrays(rng)
+    if select:
+        arrays = arrays.isel("window", [1, 2, 4])
+    provenance = {"source": {"name": "rec.edf", "size": 10}, "parameters": {"window": 4.0},
+                  "bands": ["alpha", "beta"]}
+    direct = save_features(arrays, tmp_path / "direct.nc", provenance=provenance)
+    through_xarray = save_features(arrays.to_xarray(), tmp_path / "xr.nc", provenance=provenance)
+    assert store._direct_writable(store._to_dataset(arrays))
+    assert netcdf_layout(direct) == netcdf_layout(through_xarray)
+    with xr.open_dataset(direct) as a, xr.open_dataset(through_xarray) as b:
+        del a.attrs["physioaffect_created"], b.attrs["physioaffect_created"]
+        xr.testing.assert_identical(a, b)
+        assert a["de"].encoding["coordinates"] == "band_low channel_type label onset"
+        assert "lonely" in a.coords and "coordinates" not in a.attrs
+    loaded = load_features(direct)
+    xr.testing.assert_identical(_without_provenance(loaded), arrays.to_xarray())
+
+
+def test_feature_arrays_isel_matches_dataset_isel(rng):
+    arrays = _arrays(rng)
+    keep = [0, 3, 5]
+    xr.testing.assert_identical(arrays.isel("window", keep).to_xarray(),
+                                arrays.to_xarray().isel(window=keep))
+    assert arrays.isel("window", []).sizes["window"] == 0
+    assert arrays.sizes == {"window": 6, "channel": 3, "band": 2, "event": 2, "annotation": 2,
+                            "extra": 3}
+
+
+def test_feature_arrays_outside_the_direct_writer_go_through_xarray(tmp_path, rng):
+    arrays = FeatureArrays({"flag": ("window", np.array([True, False]))},
+                           coords={"onset": ("window", [0.0, 1.0])})
+    assert not store._direct_writable(arrays)
+    direct = save_features(arrays, tmp_path / "direct.nc")
+    through_xarray = save_features(arrays.to_xarray(), tmp_path / "xr.nc")
+    assert netcdf_layout(direct) == netcdf_layout(through_xarray)
+    odd = FeatureArrays({"x": ("window", [1.0, 2.0], {"_FillValue": -1.0})})
+    assert not store._direct_writable(odd)
+
+
+def test_feature_arrays_refuse_mismatched_dims():
+    with pytest.raises(InvalidParameterError, match="shape"):
+        FeatureArrays({"x": (("a", "b"), np.zeros(3))})
+    with pytest.raises(InvalidParameterError, match="length"):
+        FeatureArrays({"x": ("a", np.zeros(3)), "y": ("a", np.zeros(4))})
+    with pytest.raises(InvalidParameterError, match="dims"):
+        FeatureArrays({"x": np.zeros(3)})
+
+
+def test_saving_feature_arrays_imports_no_xarray(tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from physioaffect.io.store import FeatureArrays, save_features\n"
+        "fa = FeatureArrays({'de': (('window', 'band'), np.ones((2, 2)))},\n"
+        "                   coords={'band': ['a', 'b'], 'onset': ('window', [0.0, 1.0])})\n"
+        f"save_features(fa, {str(tmp_path / 'x.nc')!r}, provenance={{'parameters': {{}}}})\n"
+        "print(','.join(m for m in ('xarray', 'pandas', 'dask') if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+    with xr.open_dataset(tmp_path / "x.nc") as ds:
+        assert list(ds["band"].values) == ["a", "b"]
+
+
+def test_background_identity_equals_file_identity(tmp_path):
+    path = tmp_path / "rec.edf"
+    path.write_bytes(os.urandom(5 * (1 << 20) + 3))
+    with BackgroundIdentity(path) as identity:
+        assert identity.result() == file_identity(path)
+    with pytest.raises(RecordingError, match="missing.edf"):
+        with BackgroundIdentity(tmp_path / "missing.edf") as missing:
+            missing.result()
+    cancelled = BackgroundIdentity(path)
+    cancelled.cancel()
+    try:
+        value = cancelled.result()
+    except RuntimeError as exc:
+        assert "cancelled" in str(exc)
+    else:  # it finished before the cancel
+        assert value == file_identity(path)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import signal
 import subprocess
 import sys
@@ -17,8 +19,9 @@ from physioaffect.cli.main import main
 from physioaffect.errors import InvalidParameterError, RecordingError
 from physioaffect.features import band_power, differential_entropy
 from physioaffect.io import read_recording
+from physioaffect.io.store import save_features
 from physioaffect.montage import get_montage
-from physioaffect.preprocess import PreprocessParams, preprocess_recording
+from physioaffect.preprocess import PreprocessParams, compute_features, preprocess_recording
 from physioaffect.preprocess.batch import INDEX_NAME, plan_batch, run_batch
 from physioaffect.signal import StreamingFilter, bandpass_sos, notch_sos
 from physioaffect.simulate import eeg, write_edf
@@ -156,6 +159,69 @@ def test_memory_does_not_grow_with_length(tmp_path):
         tracemalloc.stop()
     whole = 14 * 40 * 60 * SFREQ * 8  # the 40-min recording as float64
     assert peaks[1] < 1.5 * peaks[0] and peaks[1] < 0.5 * whole, peaks
+
+
+# ----------------------------------------------------------------------------------------------
+# the feature file written without xarray is the one xarray writes
+# ----------------------------------------------------------------------------------------------
+
+def _without_timing(ds):
+    ds.attrs.pop("elapsed")
+    return ds
+
+
+@pytest.mark.parametrize("params", [
+    PreprocessParams(window=4.0),
+    PreprocessParams(window=2.0, step=1.0, l_freq=0.5, h_freq=45.0, notch=50.0,
+                     features=("de", "bandpower", "bde"), chunk_duration=50.0),
+    PreprocessParams(window=10.0, label_map={"task": "high"}, drop_unlabelled=True),
+    PreprocessParams(window=2.0, resample=64.0, bands={"theta": (4.0, 8.0), "alpha": (8.0, 13.0)},
+                     reference="average", baseline=(10.0, 70.0),
+                     zero_phase=False, labels="none"),
+], ids=["default", "filters-bands", "labels-dropped", "resample-reference-baseline"])
+def test_feature_file_is_the_one_xarray_writes(recording, tmp_path, params):
+    from test_io_store import netcdf_layout
+
+    arrays = compute_features(recording, params)
+    xr.testing.assert_identical(_without_timing(arrays.to_xarray()),
+                                _without_timing(preprocess_recording(recording, params)))
+    provenance = {"source": {"name": recording.name}, "parameters": params.to_dict()}
+    direct = save_features(arrays, tmp_path / "direct.nc", provenance=provenance)
+    through_xarray = save_features(arrays.to_xarray(), tmp_path / "xr.nc", provenance=provenance)
+    assert netcdf_layout(direct) == netcdf_layout(through_xarray)
+
+
+def test_event_file_is_the_one_xarray_writes(real_data_dir, tmp_path):
+    from test_io_store import netcdf_layout
+
+    path = real_data_dir / "biosemi-bdf-bdfjl" / "Newtest17-256.bdf"
+    arrays = compute_features(path, PreprocessParams(window=1.0, labels="events"))
+    assert {"event_code", "event_onset", "label"} <= set(arrays.data_vars) | set(arrays.coords)
+    direct = save_features(arrays, tmp_path / "direct.nc")
+    through_xarray = save_features(arrays.to_xarray(), tmp_path / "xr.nc")
+    assert netcdf_layout(direct) == netcdf_layout(through_xarray)
+
+
+def test_cli_run_imports_no_xarray_and_writes_the_engine_result(recording, tmp_path):
+    code = ("import sys\n"
+            "from physioaffect.cli.main import main\n"
+            "rc = main(sys.argv[1:])\n"
+            "print('modules:' + ','.join(m for m in ('xarray', 'pandas', 'dask', 'distributed',"
+            " 'tqdm') if m in sys.modules))\n"
+            "sys.exit(rc)\n")
+    out = subprocess.run([sys.executable, "-c", code, "preprocess", str(recording), "-o",
+                          str(tmp_path), "--window", "4", "--no-progress"],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines()[-1] == "modules:"
+    expected = _without_timing(preprocess_recording(recording, PreprocessParams(window=4.0)))
+    with xr.open_dataset(tmp_path / "rec.nc") as ds:
+        source = json.loads(ds.attrs["provenance_source_json"])
+        assert source["sha256"] == hashlib.sha256(recording.read_bytes()).hexdigest()
+        assert source["size"] == recording.stat().st_size
+        ds = _without_timing(ds.load())
+        ds.attrs = {k: v for k, v in ds.attrs.items()
+                    if not k.startswith(("physioaffect_", "provenance_"))}
+        xr.testing.assert_identical(ds, expected)
 
 
 # ----------------------------------------------------------------------------------------------

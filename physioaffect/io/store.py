@@ -3,6 +3,10 @@
 Files are NetCDF4 written through the ``h5netcdf`` engine, so anyone can open them with
 ``xarray.open_dataset(path)`` without physioaffect installed.
 
+Besides xarray objects, :func:`save_features` takes a :class:`FeatureArrays` (named NumPy arrays
+with dims and attributes, as ``physioaffect preprocess`` computes them) and writes it with
+h5netcdf directly, in the layout xarray gives the equal Dataset, without importing xarray.
+
 File layout
 -----------
 A :class:`xarray.Dataset` is written as is. A :class:`xarray.DataArray` is written as the one data
@@ -43,6 +47,7 @@ import json
 import numbers
 import os
 import secrets
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -50,7 +55,8 @@ import numpy as np
 
 from physioaffect.errors import InvalidParameterError, RecordingError
 
-__all__ = ["save_features", "load_features", "file_identity", "same_parameters"]
+__all__ = ["FeatureArrays", "save_features", "load_features", "file_identity", "same_parameters",
+           "BackgroundIdentity"]
 
 ENGINE = "h5netcdf"
 DATAARRAY_VARIABLE = "__xarray_dataarray_variable__"
@@ -185,8 +191,231 @@ def _strip_reserved(attrs):
     return {k: v for k, v in attrs.items() if not str(k).startswith(_RESERVED_PREFIXES)}
 
 
+class FeatureArrays:
+    """A Dataset's variables as NumPy arrays, which :func:`save_features` writes without xarray.
+
+    The file is the one xarray writes for the equal :class:`xarray.Dataset` (:meth:`to_xarray`)
+    with ``to_netcdf(engine="h5netcdf")``: the same variables in the same order, NaN
+    ``_FillValue`` on floating-point variables, strings as variable-length UTF-8, CF
+    ``coordinates`` attributes. Only h5netcdf is imported: xarray, and the pandas and (where it is
+    installed) dask that xarray imports, take about a second to import, which a command-line run
+    writing one file need not pay. Variables that this direct writer does not cover (dtypes other
+    than float, int and str; names or attributes that xarray's CF encoding treats specially) are
+    written through xarray instead, so the file is the same either way.
+
+    Parameters
+    ----------
+    data_vars : mapping of str to tuple
+        Name -> ``(dims, values)`` or ``(dims, values, attrs)``, as :class:`xarray.Dataset`
+        takes them; ``dims`` is a str or a tuple of str.
+    coords : mapping of str to array_like or tuple, optional
+        Name -> the values of a dimension coordinate (1-D, named after its dimension), or
+        ``(dims, values)`` or ``(dims, values, attrs)``.
+    attrs : mapping, optional
+        Global attributes.
+
+    Attributes
+    ----------
+    data_vars, coords : dict of str to tuple
+        Name -> ``(dims, values, attrs)``: a tuple of str, a :class:`numpy.ndarray` and a dict.
+    attrs : dict
+        Global attributes.
+
+    Raises
+    ------
+    InvalidParameterError
+        A variable's dims do not match its values, or two variables give a dimension different
+        lengths.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fa = FeatureArrays({"de": (("window", "band"), np.zeros((3, 2)), {"units": "nats"})},
+    ...                    coords={"band": ["alpha", "beta"], "onset": ("window", [0., 1., 2.])})
+    >>> fa.sizes
+    {'window': 3, 'band': 2}
+    >>> fa.isel("window", [0, 2]).sizes["window"]
+    2
+    """
+
+    def __init__(self, data_vars, coords=None, attrs=None):
+        self.data_vars = {name: self._entry(name, value, False)
+                          for name, value in dict(data_vars).items()}
+        self.coords = {name: self._entry(name, value, True)
+                       for name, value in dict(coords or {}).items()}
+        self.attrs = dict(attrs or {})
+        self._sizes()  # the dimensions must agree
+
+    @staticmethod
+    def _entry(name, value, is_coord):
+        if isinstance(value, tuple):
+            if len(value) not in (2, 3):
+                raise InvalidParameterError(
+                    f"variable {name!r}: expected (dims, values) or (dims, values, attrs), got a "
+                    f"tuple of {len(value)}")
+            dims, values = value[0], value[1]
+            attrs = dict(value[2]) if len(value) == 3 and value[2] is not None else {}
+        elif is_coord:
+            dims, values, attrs = (name,), value, {}
+        else:
+            raise InvalidParameterError(
+                f"variable {name!r}: expected (dims, values) or (dims, values, attrs), got "
+                f"{type(value).__name__}")
+        dims = (dims,) if isinstance(dims, str) else tuple(dims)
+        values = np.asarray(values)
+        if values.ndim != len(dims):
+            raise InvalidParameterError(
+                f"variable {name!r}: {len(dims)} dims {dims} for values of shape {values.shape}")
+        return dims, values, attrs
+
+    def _variables(self):
+        # Data variables first, then coordinates: the order of xarray.Dataset(data_vars, coords).
+        return [(name, *entry) for name, entry in self.data_vars.items()] + \
+            [(name, *entry) for name, entry in self.coords.items()]
+
+    @property
+    def sizes(self):
+        """dict of str to int: the length of each dimension, in order of first use."""
+        return self._sizes()
+
+    def _sizes(self):
+        sizes = {}
+        for name, dims, values, _ in self._variables():
+            for dim, n in zip(dims, values.shape, strict=True):
+                if sizes.setdefault(dim, n) != n:
+                    raise InvalidParameterError(
+                        f"variable {name!r} gives dimension {dim!r} length {n}, another variable "
+                        f"gives it length {sizes[dim]}")
+        return sizes
+
+    def isel(self, dim, indices):
+        """The same arrays with only ``indices`` along ``dim`` (as ``Dataset.isel``).
+
+        Parameters
+        ----------
+        dim : str
+        indices : array_like of int
+
+        Returns
+        -------
+        FeatureArrays
+            A new object; the attribute dicts are copied, arrays without ``dim`` shared.
+        """
+        indices = np.asarray(indices, dtype=np.intp)
+
+        def take(entries):
+            return {name: (dims, np.take(values, indices, axis=dims.index(dim))
+                           if dim in dims else values, dict(attrs))
+                    for name, (dims, values, attrs) in entries.items()}
+
+        return FeatureArrays(take(self.data_vars), take(self.coords), self.attrs)
+
+    def to_xarray(self):
+        """The equal :class:`xarray.Dataset` (its arrays are shared, its attribute dicts copied).
+
+        Returns
+        -------
+        xarray.Dataset
+        """
+        import xarray as xr
+
+        return xr.Dataset(
+            {name: (dims, values, dict(attrs))
+             for name, (dims, values, attrs) in self.data_vars.items()},
+            coords={name: (dims, values, dict(attrs))
+                    for name, (dims, values, attrs) in self.coords.items()},
+            attrs=dict(self.attrs))
+
+    def __repr__(self):
+        return (f"<FeatureArrays {self.sizes}: data {list(self.data_vars)}, "
+                f"coords {list(self.coords)}>")
+
+
+# Attributes that xarray's CF encoding reads or writes itself: FeatureArrays holding them are
+# written through xarray.
+_CF_ATTRS = frozenset({
+    "coordinates", "_FillValue", "missing_value", "scale_factor", "add_offset", "_Unsigned",
+    "_Encoding", "dtype", "calendar", "bounds", "grid_mapping", "cell_measures", "climatology",
+    "formula_terms", "geometry", "node_coordinates", "node_count", "part_node_count",
+    "interior_ring", "ancillary_variables", "cell_methods"})
+_ATTR_TYPES = (str, numbers.Number, np.ndarray, np.number, list, tuple)
+
+
+def _plain_attrs(attrs):
+    # Attributes xarray writes as they are (it refuses or re-encodes anything else).
+    return all(isinstance(k, str) and k and k not in _CF_ATTRS
+               and isinstance(v, _ATTR_TYPES) and not isinstance(v, (bool, np.bool_))
+               for k, v in attrs.items())
+
+
+def _direct_writable(arrays):
+    """Whether :func:`_write_arrays` writes ``arrays`` as xarray would."""
+    sizes = arrays.sizes
+    if set(arrays.data_vars) & set(arrays.coords) or set(arrays.data_vars) & set(sizes):
+        return False
+    for name, dims, values, attrs in arrays._variables():
+        if not isinstance(name, str) or not name or "/" in name or " " in name:
+            return False
+        if name in sizes and dims != (name,):
+            return False
+        if values.dtype.kind not in "fiuU" or not _plain_attrs(attrs):
+            return False
+    return _plain_attrs(arrays.attrs)
+
+
+def _write_arrays(arrays, path):
+    """Write a :class:`FeatureArrays` with h5netcdf, in the layout of xarray's ``to_netcdf``.
+
+    xarray's steps for a Dataset of NumPy arrays, in its order: the global attributes (and a
+    global ``coordinates`` attribute naming coordinates no variable lists), the dimensions in
+    order of first use, then each variable (data variables first) created with its dtype (str as
+    variable-length UTF-8) and a NaN fill value if floating-point, its attributes, a
+    ``coordinates`` attribute listing the non-dimension coordinates whose dims it spans, and its
+    values.
+    """
+    import h5netcdf
+    import h5py
+
+    variables = arrays._variables()
+    sizes = arrays.sizes
+    non_dim = {name for name in arrays.coords if name not in sizes}
+    listed = {}
+    for coord in non_dim:
+        target = set(arrays.coords[coord][0])
+        for name, dims, _, _ in variables:
+            if name not in non_dim and name not in dims and target <= set(dims):
+                listed.setdefault(name, set()).add(coord)
+    attrs = dict(arrays.attrs)
+    unlisted = non_dim.difference(*listed.values())
+    if unlisted:
+        attrs["coordinates"] = " ".join(sorted(unlisted))
+    with h5netcdf.File(path, "w", invalid_netcdf=None, decode_vlen_strings=True) as file:
+        for key, value in attrs.items():
+            file.attrs[key] = value
+        for dim, n in sizes.items():
+            file.dimensions[dim] = n
+        for name, dims, values, var_attrs in variables:
+            if values.dtype.kind == "U":
+                dtype, fill = h5py.special_dtype(vlen=str), None
+            else:
+                dtype = values.dtype
+                fill = dtype.type(np.nan) if dtype.kind == "f" else None
+            variable = file.create_variable(name, dimensions=dims, dtype=dtype, fillvalue=fill,
+                                            chunks=None)
+            for key, value in var_attrs.items():
+                variable.attrs[key] = value
+            if name in listed:
+                variable.attrs["coordinates"] = " ".join(sorted(listed[name]))
+            variable[...] = values
+
+
 def _to_dataset(obj):
     # A Dataset ready to write, sharing data with obj but never its attrs dicts.
+    if isinstance(obj, FeatureArrays):
+        attrs = _strip_reserved(obj.attrs)
+        attrs[OBJECT_ATTR] = "Dataset"
+        return FeatureArrays(obj.data_vars, obj.coords, attrs)
+
     import xarray as xr
 
     if isinstance(obj, xr.Dataset):
@@ -209,11 +438,17 @@ def _to_dataset(obj):
             ds.attrs[NAME_ATTR] = name
         return ds
     raise InvalidParameterError(
-        f"obj must be an xarray.DataArray or xarray.Dataset, got {type(obj).__name__}"
+        f"obj must be an xarray.DataArray or xarray.Dataset (or a FeatureArrays), got "
+        f"{type(obj).__name__}"
     )
 
 
 def _write_netcdf(ds, path):
+    if isinstance(ds, FeatureArrays):
+        if _direct_writable(ds):
+            _write_arrays(ds, path)
+            return
+        ds = ds.to_xarray()
     ds.to_netcdf(path, engine=ENGINE)
 
 
@@ -237,7 +472,7 @@ def _fsync_directory(directory):
 
 
 def save_features(obj, path, *, provenance=None, overwrite=False):
-    """Write a DataArray or Dataset to NetCDF4, atomically, with provenance attributes.
+    """Write a DataArray, Dataset or FeatureArrays to NetCDF4, atomically, with provenance.
 
     The data go to a temporary file beside ``path`` (``.<name>.tmp-<random>``), which is flushed
     to disk and then renamed onto ``path``: readers never see a partial file, and when writing
@@ -245,8 +480,9 @@ def save_features(obj, path, *, provenance=None, overwrite=False):
 
     Parameters
     ----------
-    obj : xarray.DataArray or xarray.Dataset
-        What to save. It is not modified.
+    obj : xarray.DataArray, xarray.Dataset or FeatureArrays
+        What to save. It is not modified. A :class:`FeatureArrays` gives the file of the equal
+        Dataset, written without importing xarray.
     path : str or os.PathLike
         Output file, conventionally ``*.nc``. Its directory must exist.
     provenance : mapping of str to object or None, default=None
@@ -267,8 +503,8 @@ def save_features(obj, path, *, provenance=None, overwrite=False):
         ``path`` exists and ``overwrite`` is False, its directory does not exist, or writing
         failed (the message names the file and the cause).
     InvalidParameterError
-        ``obj`` is not a DataArray or Dataset, or ``provenance`` holds a value that cannot be
-        stored.
+        ``obj`` is not a DataArray, Dataset or FeatureArrays, or ``provenance`` holds a value
+        that cannot be stored.
 
     See Also
     --------
@@ -402,7 +638,11 @@ def file_identity(path):
     RecordingError
         The file is missing, not a regular file, or unreadable.
     """
-    path = Path(path)
+    return _identity(Path(path))
+
+
+def _identity(path, stop=None):
+    # file_identity; None if the event ``stop`` is set before the whole file is read.
     if not path.is_file():
         raise RecordingError(f"{path}: no such file; expected a regular file to identify")
     digest = hashlib.sha256()
@@ -410,6 +650,8 @@ def file_identity(path):
         with open(path, "rb") as file:
             stat = os.fstat(file.fileno())
             for chunk in iter(lambda: file.read(_HASH_CHUNK), b""):
+                if stop is not None and stop.is_set():
+                    return None
                 digest.update(chunk)
     except OSError as exc:
         raise RecordingError(f"{path}: cannot read the file: {exc}") from exc
@@ -420,6 +662,75 @@ def file_identity(path):
         "mtime": mtime.isoformat(timespec="microseconds"),
         "sha256": digest.hexdigest(),
     }
+
+
+class BackgroundIdentity:
+    """:func:`file_identity` of a file, computed on a thread while the caller does other work.
+
+    Reading the file and SHA-256 release the GIL, so the hash of a recording costs no time where
+    a second core is free: ``physioaffect preprocess`` hashes the source while it reads and
+    filters it. The result is the same dict as :func:`file_identity` gives.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Any regular file.
+
+    Examples
+    --------
+    >>> with BackgroundIdentity("night.edf") as identity:  # doctest: +SKIP
+    ...     features = compute(...)
+    ...     provenance = {"source": identity.result()}
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self._stop = threading.Event()
+        self._value = None
+        self._error = None
+        self._thread = threading.Thread(target=self._run, name=f"sha256 {self.path.name}",
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        try:
+            self._value = _identity(self.path, self._stop)
+        except BaseException as exc:  # handed to the caller by result()
+            self._error = exc
+
+    def result(self):
+        """Wait for the hash and return :func:`file_identity`'s dict.
+
+        Returns
+        -------
+        dict
+            ``{"name", "size", "mtime", "sha256"}``.
+
+        Raises
+        ------
+        RecordingError
+            As :func:`file_identity`.
+        RuntimeError
+            :meth:`cancel` was called first.
+        """
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        if self._value is None:
+            raise RuntimeError(f"{self.path}: hashing was cancelled")
+        return self._value
+
+    def cancel(self):
+        """Stop hashing (within one 1-MiB read) and wait for the thread; no-op once finished."""
+        self._stop.set()
+        self._thread.join()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.cancel()
+        return False
 
 
 def same_parameters(path, params):

@@ -223,7 +223,7 @@ def run_task(task, params, *, overwrite=False, n_jobs=None, debug=False, progres
         file used by a recording) or ``"failed"`` (``reason`` says why; with ``debug`` the
         traceback is appended).
     """
-    from ..io.store import file_identity, same_parameters, save_features
+    from ..io.store import BackgroundIdentity, file_identity, same_parameters, save_features
 
     t0 = time.perf_counter()
     if task.refusal:
@@ -235,18 +235,22 @@ def run_task(task, params, *, overwrite=False, n_jobs=None, debug=False, progres
         output = Path(task.output)
         if not overwrite and same_parameters(output, parameters):
             return _row(task, "skipped", "output exists with identical parameters")
-        from .engine import preprocess_recording
+        from .engine import compute_features
 
         _remove_stale_temporaries(output)
-        ds = preprocess_recording(task.input, params, annotations=task.annotations,
-                                  n_jobs=n_jobs, progress=progress)
-        provenance = {"source": file_identity(task.input), "parameters": parameters}
+        # The source's SHA-256 is computed on a thread while the recording is processed; the
+        # features stay NumPy arrays, written without importing xarray.
+        with BackgroundIdentity(task.input) as source_identity:
+            features = compute_features(task.input, params, annotations=task.annotations,
+                                        n_jobs=n_jobs, progress=progress)
+            provenance = {"source": source_identity.result(), "parameters": parameters}
         if task.annotations:
             provenance["annotations"] = file_identity(task.annotations)
-        save_features(ds, output, provenance=provenance, overwrite=True)
-        return _row(task, "done", n_windows=int(ds.sizes.get("window", 0)),
-                    n_channels=int(ds.sizes.get("channel", 0)),
-                    duration_s=f"{ds.attrs['duration']:g}",
+        save_features(features, output, provenance=provenance, overwrite=True)
+        sizes = features.sizes
+        return _row(task, "done", n_windows=int(sizes.get("window", 0)),
+                    n_channels=int(sizes.get("channel", 0)),
+                    duration_s=f"{features.attrs['duration']:g}",
                     seconds=f"{time.perf_counter() - t0:.3f}")
     except PhysioAffectError as exc:
         reason = str(exc)
