@@ -1,10 +1,12 @@
-"""Training throughput and inference latency of HiSTN, RBTransformer and TorchEEG's DGCNN on CPU.
+"""Training throughput and inference latency of HiSTN, RBTransformer and TorchEEG's DGCNN on CPU;
+with ``--accuracy``, their cross-validated accuracy on a simulated DREAMER-like study.
 
 Run from the repository root::
 
     .venv/bin/python benchmarks/bench_models.py            # full run (a few minutes)
     .venv/bin/python benchmarks/bench_models.py --quick    # fewer windows and rounds (~1 min)
     .venv/bin/python benchmarks/bench_models.py --threads 2
+    .venv/bin/python benchmarks/bench_models.py --accuracy --no-throughput   # about 4 min
 
 All models see the same seeded data in the same process: 1-s windows of 14-channel 128-Hz pink
 noise (DREAMER's layout) for HiSTN, and the band-DE tokens of those same windows (14 channels x
@@ -12,7 +14,12 @@ noise (DREAMER's layout) for HiSTN, and the band-DE tokens of those same windows
 DGCNN. Every model trains through the one loop of :mod:`physioaffect.training` (Adam, batch 256,
 cross-entropy) and runs inference on batches of 256 in eval mode without gradients. Rounds are
 interleaved (A B C, A B C, ...) and the report gives medians, with ratios against DGCNN measured
-in the same run. See benchmarks/README.md.
+in the same run.
+
+The accuracy table (``--accuracy``) simulates, per seed, one subject of the DREAMER-like study
+(14 electrodes, 1-5 valence ratings, the default effect size) and cross-validates every model
+with folds grouped by trial within the subject, then RBTransformer again under the published
+random-window protocol, which leaks. See benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -113,6 +120,170 @@ def time_inference(model, X, repeats: int) -> float:
     return statistics.median(times)
 
 
+# --------------------------------------------------------------------------------------------
+# accuracy on the simulated study
+# --------------------------------------------------------------------------------------------
+#: The study of each seed: one subject, 16 rated trials of 20 s after 30-s rest baselines.
+STUDY = dict(n_subjects=1, n_trials=16, trial_duration=20.0, baseline_duration=30.0,
+             effect_size=1.0)
+N_FOLDS = 4
+STEP = 0.5  # s between the starts of consecutive windows (HiSTN and RBTransformer alike)
+
+
+def _groups(ds, n_windows: int, step: float):
+    from physioaffect.evaluation import make_groups
+
+    n_sub, n_tri = ds.sizes["subject"], ds.sizes["trial"]
+    return make_groups(
+        subject=np.repeat(ds["subject"].values, n_tri * n_windows),
+        trial=np.tile(np.repeat(ds["trial"].values, n_windows), n_sub),
+        onset=np.tile(np.arange(n_windows) * step, n_sub * n_tri))
+
+
+def study_inputs(seed: int) -> dict:
+    """The simulated study of one seed, as each model reads it.
+
+    Returns
+    -------
+    dict
+        ``"raw"``: 1-s windows every ``STEP`` s, z-scored per trial and channel by the trial's
+        baseline (HiSTN's input); ``"tokens"``: band-DE tokens (theta..gamma) of 4-s windows
+        every ``STEP`` s minus the baseline's (RBTransformer's); ``"de_1s"``: DE in five
+        bands of the raw windows. Each value is ``(X, y, groups)``.
+    """
+    from physioaffect.features import differential_entropy
+    from physioaffect.features.tokens import band_de_tokens
+    from physioaffect.simulate import study
+
+    ds = study("dreamer", random_state=seed, **STUDY)
+    sfreq = float(ds.attrs["sfreq"])
+    eeg, base = ds["eeg"].values, ds["baseline"].values
+    valence = ds["valence"].values.ravel()
+
+    z = (eeg - base.mean(-1, keepdims=True)) / base.std(-1, keepdims=True)
+    n, hop = int(sfreq), int(STEP * sfreq)
+    starts = np.arange(0, z.shape[-1] - n + 1, hop)
+    raw = np.stack([z[..., s:s + n] for s in starts], axis=2)  # (subject, trial, window, ch, n)
+    raw = raw.reshape(-1, *raw.shape[-2:]).astype(np.float32)
+    y_raw = np.repeat(valence, len(starts))
+    de = differential_entropy(raw, sfreq, window=1.0, n_jobs=1)  # (sample, 1, channel, band)
+    de = de.reshape(len(raw), -1)
+
+    tok = band_de_tokens(eeg, sfreq, baseline=base, window=4.0, step=STEP, n_jobs=1)
+    n_tok = tok.shape[2]
+    tokens = tok.reshape(-1, *tok.shape[-2:]).astype(np.float32)
+    groups_raw = _groups(ds, len(starts), STEP)
+    return {"raw": (raw, y_raw, groups_raw), "de_1s": (de, y_raw, groups_raw),
+            "tokens": (tokens, np.repeat(valence, n_tok), _groups(ds, n_tok, STEP))}
+
+
+def accuracy_models(seed: int) -> dict:
+    """name -> (estimator, input key, protocol); the nets in small, fast configurations."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+    from physioaffect.estimators import HiSTNClassifier, RBTransformerClassifier
+
+    def plain():
+        return make_pipeline(FunctionTransformer(_flatten), StandardScaler(),
+                             LogisticRegression(max_iter=2000))
+
+    def rbt():
+        return RBTransformerClassifier(embed_dim=32, depth=1, n_heads=2, head_dim=16, ffn_dim=32,
+                                       max_epochs=30, batch_size=64, lr=1e-2, device="cpu",
+                                       random_state=seed)
+
+    histn = HiSTNClassifier(sfreq=SFREQ, max_epochs=30, batch_size=64, lr=3e-2,
+                            lr_steps=((20, 3e-3),), device="cpu", random_state=seed)
+    return {
+        "HiSTN": (histn, "raw", "grouped"),
+        "RBTransformer": (rbt(), "tokens", "grouped"),
+        "DE + LogisticRegression (4-s tokens)": (plain(), "tokens", "grouped"),
+        "DE + LogisticRegression (1-s windows)": (plain(), "de_1s", "grouped"),
+        "RBTransformer, random windows (leaks)": (rbt(), "tokens", "leaky"),
+    }
+
+
+def _flatten(x):
+    return x.reshape(len(x), -1)
+
+
+def run_accuracy(seeds) -> tuple[dict, list, dict]:
+    """Cross-validated accuracy of every model on the study of every seed.
+
+    Returns
+    -------
+    scores : dict of {str: list of float}
+        Per model, the mean accuracy over the folds, one value per seed.
+    chance : list of float
+        Per seed, 1 / the number of valence classes present.
+    seconds : dict of {str: float}
+        Per model, the wall time summed over seeds.
+    """
+    from sklearn.model_selection import cross_val_score
+
+    from physioaffect.evaluation import LeakageWarning, RandomWindowKFold, WithinSubjectTrialKFold
+
+    scores, chance, seconds = {}, [], {}
+    for seed in seeds:
+        log(f"    accuracy, seed {seed}: simulating")
+        inputs = study_inputs(seed)
+        chance.append(1.0 / len(np.unique(inputs["raw"][1])))
+        for name, (est, key, protocol) in accuracy_models(seed).items():
+            X, y, groups = inputs[key]
+            if protocol == "grouped":
+                cv = WithinSubjectTrialKFold(n_splits=N_FOLDS)
+            else:
+                cv = RandomWindowKFold("rbtransformer")
+            log(f"    accuracy, seed {seed}: {name}")
+            t0 = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", LeakageWarning)
+                acc = cross_val_score(est, X, y, groups=groups, cv=cv).mean()
+            seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - t0
+            scores.setdefault(name, []).append(float(acc))
+    return scores, chance, seconds
+
+
+def accuracy_report(seeds, threads: int) -> str:
+    """The accuracy table, as printed."""
+    import torch
+
+    scores, chance, seconds = run_accuracy(seeds)
+    inputs = {"HiSTN": "raw 1-s windows", "RBTransformer": "DE tokens, 4-s windows",
+              "DE + LogisticRegression (4-s tokens)": "DE tokens, 4-s windows",
+              "DE + LogisticRegression (1-s windows)": "DE of the 1-s windows",
+              "RBTransformer, random windows (leaks)": "DE tokens, 4-s windows"}
+    rows = []
+    for name, values in scores.items():
+        protocol = "random windows" if "leaks" in name else "trial-grouped"
+        rows.append([name, inputs[name], protocol, *(f"{v:.3f}" for v in values),
+                     f"{np.mean(values):.3f} +- {np.std(values):.3f}",
+                     f"{seconds[name] / len(seeds):.0f}"])
+    rows.append(["chance", "", "", *(f"{c:.3f}" for c in chance),
+                 f"{np.mean(chance):.3f}", ""])
+    header = ["model", "input", "folds", *(f"seed {s}" for s in seeds), "mean +- std",
+              "s/seed"]
+    lines = [
+        f"Valence accuracy on the simulated DREAMER-like study ({machine_line()}; torch "
+        f"{torch.__version__}, {threads} thread(s))",
+        f"per seed: one subject, {STUDY['n_trials']} trials of {STUDY['trial_duration']:g} s "
+        f"(30-s baselines), 14 electrodes, ratings 1-5, effect size {STUDY['effect_size']:g}; "
+        f"windows every {STEP:g} s",
+        f"trial-grouped: {N_FOLDS} folds within the subject, no trial on both sides; random "
+        "windows: the published RBTransformer protocol (5 shuffled folds over windows)",
+        "the study never draws the mid-scale rating (3), so 4 of the 5 classes occur; chance = "
+        "1 / classes present",
+        "",
+        table(header, rows, "lll" + "r" * (len(seeds) + 2)),
+        "",
+        "mean +- std: over seeds (population std); each seed's value is the mean over its "
+        "folds. s/seed: wall time of the cross-validation.",
+    ]
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer windows and rounds")
@@ -120,7 +291,17 @@ def main(argv=None) -> int:
     ap.add_argument("--windows", type=int, help="training windows (default 2048, quick 512)")
     ap.add_argument("--rounds", type=int, help="interleaved rounds (default 5, quick 3)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--accuracy", action="store_true",
+                    help="also cross-validate the models on the simulated study (about 4 min)")
+    ap.add_argument("--accuracy-seeds", type=int, default=5, metavar="N",
+                    help="seeds of the accuracy table: 0..N-1 (default 5)")
+    ap.add_argument("--no-throughput", action="store_true",
+                    help="skip the throughput table (with --accuracy: the accuracy table only)")
     args = ap.parse_args(argv)
+    if args.accuracy_seeds < 1:
+        ap.error("--accuracy-seeds must be at least 1")
+    if args.no_throughput and not args.accuracy:
+        ap.error("--no-throughput leaves nothing to run without --accuracy")
     n_windows = args.windows or (512 if args.quick else 2048)
     rounds = args.rounds or (3 if args.quick else 5)
     if n_windows < BATCH:
@@ -130,6 +311,19 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(args.threads)
     _limiter = limit_blas_threads(args.threads)  # noqa: F841 - keep the limit alive
+    if not args.no_throughput:
+        throughput(args, n_windows, rounds)
+    if args.accuracy:
+        if not args.no_throughput:
+            print()
+        print(accuracy_report(list(range(args.accuracy_seeds)), args.threads), flush=True)
+    return 0
+
+
+def throughput(args, n_windows: int, rounds: int) -> None:
+    """Measure and print the throughput table."""
+    import torch
+
     log(f"data: {n_windows} windows, seed {args.seed}")
     raw, tokens, y = make_data(n_windows, args.seed)
     inputs = {"raw": raw, "tokens": tokens}
@@ -177,8 +371,8 @@ def main(argv=None) -> int:
     if anchor is None:
         print("\nTorchEEG DGCNN skipped (cannot import it): no anchor ratios.")
     print("\nRatios > 1x: faster than TorchEEG's DGCNN on the same windows in this run. "
-          "Absolute numbers on a shared machine move by tens of percent between runs.")
-    return 0
+          "Absolute numbers on a shared machine move by tens of percent between runs.",
+          flush=True)
 
 
 if __name__ == "__main__":

@@ -100,35 +100,35 @@ def test_published_random_windows_leak(rbt_scores):
     assert rbt_scores["leaky"] > 0.85
 
 
-@pytest.fixture(scope="module")
-def sim_strong():
-    # HiSTN's small fast configuration needs a stronger effect than RBTransformer (see Notes of
-    # test_histn_learns_valence_within_subjects)
-    return study("dreamer", n_subjects=1, n_trials=N_TRIALS, trial_duration=TRIAL_SECONDS,
-                 baseline_duration=30.0, effect_size=2.0, random_state=0)
-
-
-def _epochs(ds, seconds=1.0):
-    """HiSTN's input: raw 1-s epochs, z-scored per trial and channel by the trial's baseline."""
+def _epochs(ds, seconds=1.0, step=0.5):
+    """HiSTN's input: raw 1-s epochs every ``step`` s, z-scored per trial and channel by the
+    trial's baseline (HiSTN's preparation without its max-abs scaling, see the test's Notes)."""
     eeg, base = ds["eeg"].values, ds["baseline"].values
     z = (eeg - base.mean(-1, keepdims=True)) / base.std(-1, keepdims=True)
-    n = int(round(seconds * ds.attrs["sfreq"]))
-    n_windows = z.shape[-1] // n
-    z = z[..., : n_windows * n].reshape(*z.shape[:-1], n_windows, n)  # (s, t, ch, w, n)
-    X = np.moveaxis(z, -2, 2).reshape(-1, z.shape[2], n)
-    y = np.repeat(ds["valence"].values.ravel(), n_windows)
-    return X, y, _groups(ds, n_windows, seconds)
+    sfreq = ds.attrs["sfreq"]
+    n, hop = int(round(seconds * sfreq)), int(round(step * sfreq))
+    starts = np.arange(0, z.shape[-1] - n + 1, hop)
+    X = np.stack([z[..., s:s + n] for s in starts], axis=2)  # (subject, trial, window, ch, n)
+    y = np.repeat(ds["valence"].values.ravel(), len(starts))
+    return X.reshape(-1, *X.shape[-2:]), y, _groups(ds, len(starts), step)
 
 
-def test_histn_learns_valence_within_subjects(sim_strong):
-    """Notes: 25 epochs over 240 one-second epochs are a few hundred optimiser steps, far from
-    the paper's budget; at the study's default effect size (1.0) this configuration reaches only
-    about 0.36 (chance 0.25), at 2.0 about 0.53."""
-    X, y, groups = _epochs(sim_strong)
+def test_histn_learns_valence_within_subjects(sim):
+    """Notes: a short run of the published network and training (Adam, steps of the rate,
+    class-balanced batches, Gaussian ordinal targets, dropout 0.5) on the study's default
+    effect, changed for the short budget: overlapping 1-s windows stand in for the paper's
+    random 1-s crops, the rate starts at 3e-2 (the paper's subject-independent pre-training
+    uses 1e-2) and batches hold 64 windows, not 256. The paper's 50 epochs are tens of
+    thousands of steps; these are about 240. Model seeds 0-5 gave 0.487, 0.657, 0.662, 0.643,
+    0.538, 0.601. The paper's max-abs scaling per trial is left out: on this study it divides
+    each trial and channel by its largest blink or noise peak, and took seeds 0-2 from 0.60 to
+    0.32."""
+    X, y, groups = _epochs(sim)
     cv = WithinSubjectTrialKFold(n_splits=4)
-    clf = HiSTNClassifier(sfreq=sim_strong.attrs["sfreq"], max_epochs=25, batch_size=64, lr=3e-3,
-                          schedule="constant", random_state=0)
+    clf = HiSTNClassifier(sfreq=sim.attrs["sfreq"], max_epochs=30, batch_size=64, lr=3e-2,
+                          lr_steps=((20, 3e-3),), random_state=0)
     scores = cross_val_score(clf, X, y, groups=groups, cv=cv)
     chance = _chance(y)
     print(f"HiSTN, {cv.protocol}: {scores.mean():.3f} (chance {chance:.3f})")
-    assert scores.mean() > 0.45 > chance + 0.15
+    assert chance == 0.25
+    assert scores.mean() > chance + 0.2

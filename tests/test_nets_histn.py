@@ -252,6 +252,47 @@ def test_temporal_padding_is_tensorflow_same():
     assert HiSTN(**DREAMER_KW)._same_pad == (31, 32)
 
 
+def _front_reference(model, x):
+    """The front end's first two layers as published, in float64 numpy: F shared filters with
+    TensorFlow 'same' padding (cross-correlation, as Keras and PyTorch convolve), then each
+    electrode's weighted sum of its F filtered signals."""
+    h = model.temporal_conv.weight.detach().double().numpy().reshape(model.n_filters, -1)
+    mix = model.electrode_mix.weight.detach().double().numpy().reshape(model.n_chans, -1)
+    xp = np.pad(x, ((0, 0), (0, 0), model._same_pad))
+    filtered = np.stack([np.apply_along_axis(np.correlate, -1, xp, f, mode="valid") for f in h],
+                        axis=2)  # (batch, channel, filter, time)
+    return np.einsum("cf,bcft->bct", mix, filtered)
+
+
+@pytest.mark.parametrize("kw", [DREAMER_KW, {**DREAMER_KW, "kernel_length": 4},
+                                dict(n_outputs=3, n_times=200, sfreq=200.0, montage="seed"),
+                                {**DREAMER_KW, "n_times": 37}])
+def test_front_filter_equals_shared_filters_then_electrode_mix(kw):
+    torch.manual_seed(5)
+    model = HiSTN(**kw)
+    x = np.random.default_rng(1).standard_normal((3, model.n_chans, model.n_times))
+    out = model.front_filter(torch.tensor(x, dtype=torch.float32)).detach().double().numpy()
+    np.testing.assert_allclose(out, _front_reference(model, x), atol=2e-6 * np.abs(out).max())
+
+
+def test_front_filter_gradients_equal_the_layer_by_layer_route():
+    torch.manual_seed(6)
+    model = HiSTN(**DREAMER_KW).double()
+    x = torch.randn(4, 14, 128, dtype=torch.float64)
+    target = torch.randn(4, 14, 128, dtype=torch.float64)
+
+    def grads(out):
+        model.zero_grad()
+        (out * target).sum().backward()
+        return model.temporal_conv.weight.grad.clone(), model.electrode_mix.weight.grad.clone()
+
+    fast = grads(model.front_filter(x))
+    h = model.temporal_conv(torch.nn.functional.pad(x, model._same_pad).unsqueeze(1))
+    slow = grads(model.electrode_mix(h.transpose(1, 2).reshape(4, 14 * 8, 128)))
+    for a, b in zip(fast, slow, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-12)
+
+
 # --------------------------------------------------------------------------- errors
 
 def test_n_chans_mismatch_names_the_parameter():
