@@ -135,29 +135,3 @@ def test_bad_signals():
         StreamingFilter(sos, 3).process(np.ones((2, 10)))
     with pytest.raises(InvalidParameterError, match="n_channels"):
         StreamingFilter(sos, 0)
-
-
-
-def test_kernels_compile_with_slp_and_leave_numba_config_as_found(monkeypatch):
-    # the kernels raise Numba's SLP vectoriser setting only while they compile
-    from numba.core import codegen, config
-
-    from physioaffect._numba import jit
-
-    seen = []
-    build = codegen.CPUCodegen._pass_builder
-
-    def spy(self, **kwargs):
-        seen.append(config.SLP_VECTORIZE)
-        return build(self, **kwargs)
-
-    monkeypatch.setattr(codegen.CPUCodegen, "_pass_builder", spy)
-    before = config.SLP_VECTORIZE
-
-    @jit(cache=False)
-    def add_one(x):
-        return x + 1.0
-
-    assert add_one(1.0) == 2.0
-    assert seen and set(seen) == {1}
-    assert config.SLP_VECTORIZE == before

@@ -15,9 +15,7 @@ band's delays at the start of each chunk and keeps the last chunk's output; the 
 walks the chunks from the end, recomputes each earlier chunk's forward output from its saved
 delays into a cache-sized buffer, reverses it and runs the backward cascade over it, summing into
 the segment of each sample. (Storing the whole forward output instead measured about 12 % faster
-on long recordings at 128 bytes per sample and block; bounded memory was kept. With the kernels
-compiled by the SLP vectoriser a cascade pass became about 1.5x faster and the stored route no
-faster than recomputing: it is bound by memory traffic, 384 bytes per sample and band.)
+on long recordings at 128 bytes per sample and block; bounded memory was kept.)
 """
 
 from __future__ import annotations

@@ -16,10 +16,6 @@ The biquad is scipy's transposed direct form II, written FMA-friendly::
 
     y = b0 v + z0;  z0 = b1 v + z1 - a1 y;  z1 = b2 v - a2 y
 
-The kernels compile with LLVM's SLP vectoriser on (``physioaffect._numba``): it packs the unrolled
-lanes into AVX vectors and keeps the delays of a cascade in vector registers (spilled to the
-stack, which is known not to alias) rather than in ``W`` between samples.
-
 Cascades of other lengths are split into groups of 4 (or one group of 5) and padded with identity
 sections (b0 = 1, all else 0), which pass samples through exactly.
 

@@ -1,7 +1,4 @@
-"""Causal SOS filtering of many rows, a block of ``LANES`` rows per task (see ``_cascade``).
-
-Compiled, like every kernel here, with SLP vectorisation (``physioaffect._numba``).
-"""
+"""Causal SOS filtering of many rows, a block of ``LANES`` rows per task (see ``_cascade``)."""
 
 from __future__ import annotations
 
