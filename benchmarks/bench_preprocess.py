@@ -73,14 +73,16 @@ def _vmhwm_kb():
 """
 
 # physioaffect: the console script `physioaffect preprocess FILE -o DIR --no-progress --window W`
-# (the same entry point, physioaffect.cli.main:main), then the high-water mark.
+# (the same work as the entry point, physioaffect.cli.main:console_main, which ends with
+# gc.freeze() before exiting), then the high-water mark.
 _PHYSIOAFFECT_CHILD = _HWM + r"""
-import json, sys, time
+import gc, json, sys, time
 t0 = time.perf_counter()
 from physioaffect.cli.main import main
 rc = main(sys.argv[1:])
 print("BENCH " + json.dumps({"rc": rc, "inner_s": time.perf_counter() - t0,
                              "vmhwm_kb": _vmhwm_kb()}), flush=True)
+gc.freeze()
 sys.exit(rc)
 """
 

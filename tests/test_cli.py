@@ -154,3 +154,20 @@ def test_demo_steps_train_the_nets_and_recover_the_physics(capsys):
                                            r"([+-][\d.]+)%$", out, re.M)]
     assert len(errors) == 4 and max(abs(e) for e in errors) < 10.0
     assert "demo finished in" in out
+
+
+def test_console_entry_exits_with_main_code(tmp_path):
+    import gc
+
+    from physioaffect.cli.main import console_main, main
+
+    missing = str(tmp_path / "missing.edf")
+    expected = main(["info", missing])
+    assert expected != 0
+    try:
+        with pytest.raises(SystemExit) as info:
+            console_main(["info", missing])
+        assert info.value.code == expected
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
