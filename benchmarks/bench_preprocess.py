@@ -303,6 +303,11 @@ def main(argv=None) -> int:
     big_routes = [pa1] + ([pan] if n_par > 1 else [])
 
     # ---- warm-up (Numba cache, .pyc files, page cache) and the same-computation check --------
+    # A wheel install byte-compiles the package; an editable one under PYTHONDONTWRITEBYTECODE=1
+    # (as in CI containers) would recompile every module in every child, so write the .pyc here.
+    import compileall
+
+    compileall.compile_dir(str(REPO / "physioaffect"), quiet=1)
     log(f"warm-up (untimed): every route once on the {warm.label}; MNE with IIR filters too")
     warm_runs = {}
     for r in edf_routes + [mne_iir]:
