@@ -140,29 +140,37 @@ def _design(bands, design_sfreq, order):
 def _kernel_plan_cached(band_items, design_sfreq, order):
     from scipy import signal as sps
 
-    from ..signal._cascade import LANES, plan_groups, state_to_rows
+    from ..signal._cascade import LANES, plan_groups, plan_scales, state_to_rows
     from ..signal.filters import default_padlen
 
     sos = _design_cached(band_items, design_sfreq, order)
-    groups = np.stack([plan_groups(s) for s in sos])
+    groups = np.stack([plan_groups(s, unit=True) for s in sos])
     n_grp, group = groups.shape[1:3]
+    scales = [plan_scales(s, unit=True) for s in sos]
     zi_rows = np.stack([
-        state_to_rows(np.repeat(sps.sosfilt_zi(s)[:, :, None], LANES, axis=2), group, n_grp)
-        for s in sos])
-    for a in (groups, zi_rows):
+        state_to_rows(np.repeat(sps.sosfilt_zi(s)[:, :, None], LANES, axis=2), group, n_grp, sc)
+        for s, (_, sc) in zip(sos, scales, strict=True)])
+    # the kernels filter with each numerator divided by its b0 (unit form): their output is the
+    # band's divided by its gain, and so are the delays that zi_rows seed (per section)
+    gains = np.array([g for g, _ in scales])
+    for a in (groups, zi_rows, gains):
         a.flags.writeable = False
-    return groups, zi_rows, default_padlen(sos[0])
+    return groups, zi_rows, default_padlen(sos[0]), gains
 
 
 
 def _window_variances_fused(x2d, plan, starts, length, zero_phase, per_window, n_jobs=1):
-    """Window variances (n_windows, n_bands, n_rows) through the fused Numba kernels."""
+    """Window variances (n_windows, n_rows, n_bands) through the fused Numba kernels.
+
+    The result may be a strided view of the kernels' accumulator: the arithmetic after the kernels
+    runs in place, since fresh arrays of this size cost page faults on every call.
+    """
     from .._parallel import run_tasks
     from ..signal._cascade import LANES
     from . import _de_kernels as k
 
     n_rows, n_times = x2d.shape
-    groups, zi_rows, pad = plan
+    groups, zi_rows, pad, gains = plan
     n_bands = groups.shape[0]
     n_split = _band_groups(n_rows, n_bands, n_jobs)
     blocks = [(c0, min(LANES, n_rows - c0)) for c0 in range(0, n_rows, LANES)]
@@ -170,7 +178,7 @@ def _window_variances_fused(x2d, plan, starts, length, zero_phase, per_window, n
     ends = starts + length
     if per_window:
         n_acc = len(starts)
-        acc = np.zeros((n_acc, n_bands, 2, n_rows))
+        acc = np.zeros((n_acc, 2, n_rows, n_bands))
         args = (starts, ends, np.ones(n_acc, dtype=np.bool_), np.arange(n_acc, dtype=np.int64), acc)
         run_tasks(k.de_causal_task,
                   [(x2d, c0, nl, groups, lo, hi, *args) for c0, nl in blocks for lo, hi in splits],
@@ -181,11 +189,10 @@ def _window_variances_fused(x2d, plan, starts, length, zero_phase, per_window, n
         # each window (no running sum over the whole recording, so no drift with its length)
         edges = np.unique(np.concatenate([[0, n_times], starts, ends])).astype(np.int64)
         n_seg = len(edges) - 1
-        acc = np.zeros((n_seg, n_bands, 2, n_rows))
+        acc = np.zeros((n_seg, 2, n_rows, n_bands))
         if zero_phase:
-            seg_of = np.repeat(np.arange(n_seg, dtype=np.int64), np.diff(edges))
             run_tasks(k.de_zero_phase_task,
-                      [(x2d, c0, nl, groups, zi_rows, pad, lo, hi, seg_of, acc)
+                      [(x2d, c0, nl, groups, zi_rows, pad, lo, hi, edges, acc)
                        for c0, nl in blocks for lo, hi in splits], n_jobs)
         else:
             stop = int(ends.max())
@@ -199,24 +206,36 @@ def _window_variances_fused(x2d, plan, starts, length, zero_phase, per_window, n
         i0 = np.searchsorted(edges, starts)
         n_in = np.searchsorted(edges, ends) - i0
         if (n_in == 1).all():
-            sums = acc[i0]
+            # windows that tile the recording from its start are the first segments themselves
+            tiled = len(i0) <= n_seg and np.array_equal(i0, np.arange(len(i0)))
+            sums = acc[:len(i0)] if tiled else acc[i0]
         else:
-            sums = np.zeros((len(starts), n_bands, 2, n_rows))
+            sums = np.zeros((len(starts), 2, n_rows, n_bands))
             for j in range(int(n_in.max())):
                 use = n_in > j
                 sums[use] += acc[i0[use] + j]
-    mean = sums[:, :, 0] / length
-    return np.maximum(sums[:, :, 1] / length - mean * mean, 0.0)
+    mean, var = sums[:, 0], sums[:, 1]
+    mean /= length
+    var /= length
+    np.square(mean, out=mean)
+    var -= mean
+    np.maximum(var, 0.0, out=var)
+    # forward-backward filtering passes each band's gain twice
+    var *= gains ** (4 if zero_phase and not per_window else 2)
+    return var
 
 
 def _window_variances_scipy(x2d, sos, starts, length, zero_phase, per_window):
-    """Reference route through scipy: filter, then windowed population variance."""
+    """Reference route through scipy: filter, then windowed population variance.
+
+    Returns (n_windows, n_rows, n_bands), as the fused route.
+    """
     from scipy import signal as sps
 
     sos = np.array(sos)  # scipy's sosfilt needs a writable array; the cached design is read-only
 
     idx = starts[:, None] + np.arange(length)[None, :]
-    out = np.empty((len(starts), sos.shape[0], x2d.shape[0]))
+    out = np.empty((len(starts), sos.shape[0], x2d.shape[0]))  # (n_windows, n_bands, n_rows)
     for b, s in enumerate(sos):
         if per_window:
             seg = np.moveaxis(x2d[:, idx], 0, 1)  # (n_windows, n_rows, length)
@@ -225,7 +244,7 @@ def _window_variances_scipy(x2d, sos, starts, length, zero_phase, per_window):
         else:
             y = sps.sosfiltfilt(s, x2d, axis=-1) if zero_phase else sps.sosfilt(s, x2d, axis=-1)
             out[:, b] = np.moveaxis(y[:, idx].var(axis=-1), 1, 0)
-    return out
+    return np.moveaxis(out, 1, 2)  # (n_windows, n_rows, n_bands)
 
 
 def differential_entropy(data, sfreq=None, *, bands=None, window=None, step=None,
@@ -369,8 +388,11 @@ def differential_entropy(data, sfreq=None, *, bands=None, window=None, step=None
                                       resolve_n_jobs(n_jobs))
     else:
         var = _window_variances_scipy(x2d, sos, starts, length, zero_phase, per_window)
-    de = de_from_variance(var, "e")
-    de = np.moveaxis(de, 2, 1).reshape(len(starts), *lead, len(bands))  # (n_win, ..., ch, band)
+    with np.errstate(divide="ignore"):
+        de = np.log(var, out=var)  # var is this call's own: the fused route's accumulator
+    de *= 0.5
+    de += 0.5 * math.log(2.0 * np.pi * np.e)  # de_from_variance, in place
+    de = de.reshape(len(starts), *lead, len(bands))  # (n_win, ..., ch, band)
     de = np.moveaxis(de, 0, -3)  # (..., n_win, ch, band)
     if baseline is not None:
         base_vals = np.asarray(baseline.values if hasattr(baseline, "dims") else baseline, dtype=float)

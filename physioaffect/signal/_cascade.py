@@ -1,10 +1,9 @@
 """Biquad cascades over a block of ``LANES`` channels, the hot loop of every filter here.
 
-Samples of a block of channels sit transposed in a flat buffer, ``buf[i * LANES + lane]``. For each
-sample, the lane loop runs a whole group of 4 or 5 sections in a row, keeping the value in a
-register from section to section; the delays (and, when summing, the running sum and sum of
-squares) live in one flat row ``W`` at offsets known at compile time, so LLVM proves that the
-accesses do not alias and turns the lane loop into vector instructions (channels side by side).
+Samples of a block of channels sit transposed in a flat buffer, ``buf[i * LANES + lane]``. The
+delays of a group of 4 or 5 sections (and, when summing, the running sum and sum of squares of its
+output) live in one flat row ``W``; the cascade itself runs in the vector kernels of
+:mod:`physioaffect.signal._simd`, four channels per AVX register with the delays in registers.
 
 ``W`` row layout, for a group of G sections::
 
@@ -12,15 +11,24 @@ accesses do not alias and turns the lane loop into vector instructions (channels
     [LANES, 2 LANES)      running sum of its square
     2 LANES + 2 LANES s   delay z0 of section s, then z1 at + LANES
 
-The biquad is scipy's transposed direct form II, written FMA-friendly::
+The biquad is scipy's transposed direct form II::
 
     y = b0 v + z0;  z0 = b1 v + z1 - a1 y;  z1 = b2 v - a2 y
 
-Cascades of other lengths are split into groups of 4 (or one group of 5) and padded with identity
-sections (b0 = 1, all else 0), which pass samples through exactly.
+When every section has ``b2 == b0 != 0`` (Butterworth band-, low- and high-pass filters, notches),
+``plan_groups(sos, unit=True)`` divides each numerator by its ``b0`` (the *unit* form, two
+multiply-adds fewer per section; the fused feature kernels use it): the cascade then computes the filter's output divided by ``gain``, the product of the
+``b0``, and section ``s`` holds its delays divided by ``scale[s]``, the product of the ``b0`` up to
+and including it (:func:`plan_scales`). Callers convert delays in with :func:`state_to_rows` (and
+out with :func:`rows_to_state`) and multiply outputs (sums) by the gain.
 
-Numba's on-disk cache of a kernel is keyed by its own file only: after editing this module, clear
-the caches of the kernels that call it (``make clean-cache``) or they keep the old code.
+Cascades of other lengths are split into groups of 4 (or one group of 5) and padded with identity
+sections (raw form ``b = [1, 0, 0], a = [1, 0, 0]``; unit form ``b = a = [1, 0, 1]``, whose pole
+pair cancels its zero pair exactly from rest).
+
+Numba's on-disk cache of a kernel is keyed by its own file only: after editing this module or
+``_simd``, clear the caches of the kernels that call it (``make clean-cache``) or they keep the old
+code.
 """
 
 from __future__ import annotations
@@ -28,127 +36,145 @@ from __future__ import annotations
 import numpy as np
 
 from .._numba import jit
+from . import _simd
 
 LANES = 16
 CHUNK = 512
+assert LANES == _simd._LANES and LANES % _simd.VW == 0
+
+# column 3 of a planned section (a0, which the kernels never read) marks the form
+RAW, UNIT = 1.0, 0.0
 
 
 def row_size(group: int) -> int:
     return 2 * LANES + 2 * LANES * group
 
 
-def plan_groups(sos: np.ndarray) -> np.ndarray:
-    """Split (n_sections, 6) SOS into (n_groups, G, 6), G = 5 for a 5-section cascade, else 4."""
+def _group_size(n_sections: int) -> int:
+    return 5 if n_sections == 5 else 4
+
+
+def is_unit(sos: np.ndarray) -> bool:
+    """Whether every section has ``b2 == b0 != 0`` (the unit form applies)."""
+    return bool(np.all(sos[:, 0] != 0) and np.all(sos[:, 2] == sos[:, 0]))
+
+
+def plan_groups(sos: np.ndarray, unit: bool = False) -> np.ndarray:
+    """Split (n_sections, 6) SOS into (n_groups, G, 6), G = 5 for a 5-section cascade, else 4.
+
+    With ``unit``, a cascade that allows it (:func:`is_unit`) comes out in the unit form, each
+    numerator divided by its ``b0``. Public filtering keeps the raw form, whose delays are scipy's
+    bit for bit, so that a filter continued from returned delays equals one run exactly.
+    """
     n = sos.shape[0]
-    group = 5 if n == 5 else 4
+    group = _group_size(n)
     n_groups = -(-n // group)
     out = np.zeros((n_groups * group, 6))
-    out[:, 0] = 1.0
-    out[:, 3] = 1.0
-    out[:n] = sos
+    if unit and is_unit(sos):
+        out[:] = (1.0, 0.0, 1.0, UNIT, 0.0, 1.0)
+        out[:n, :3] = sos[:, :3] / sos[:, :1]
+        out[:n, 4:] = sos[:, 4:]
+        out[:n, 3] = UNIT
+    else:
+        out[:] = (1.0, 0.0, 0.0, RAW, 0.0, 0.0)
+        out[:n] = sos
+        out[:n, 3] = RAW
     return np.ascontiguousarray(out.reshape(n_groups, group, 6))
 
 
-def state_to_rows(z: np.ndarray, group: int, n_groups: int) -> np.ndarray:
-    """Delays (n_sections, 2, n_lanes<=LANES) -> W rows (n_groups, row_size) (sums zero)."""
+def plan_scales(sos: np.ndarray, unit: bool = False) -> tuple[float, np.ndarray]:
+    """``(gain, scale)`` of ``plan_groups(sos, unit)``: the cascade's output is the filter's divided
+    by ``gain``; section ``s`` holds its delays divided by ``scale[s]`` (all ones in the raw form)."""
+    n = sos.shape[0]
+    if not (unit and is_unit(sos)):
+        return 1.0, np.ones(n)
+    scale = np.cumprod(sos[:, 0])
+    return float(scale[-1]), scale
+
+
+def state_to_rows(z: np.ndarray, group: int, n_groups: int, scale=None) -> np.ndarray:
+    """Delays (n_sections, 2, n_lanes<=LANES) -> W rows (n_groups, row_size) (sums zero).
+
+    ``scale`` (n_sections,), from :func:`plan_scales`, divides each section's delays.
+    """
     rows = np.zeros((n_groups, row_size(group)))
     n_sections, _, n_lanes = z.shape
     for s in range(n_sections):
         g, k = divmod(s, group)
         o = 2 * LANES + 2 * LANES * k
-        rows[g, o:o + n_lanes] = z[s, 0]
-        rows[g, o + LANES:o + LANES + n_lanes] = z[s, 1]
+        d = 1.0 if scale is None else scale[s]
+        rows[g, o:o + n_lanes] = z[s, 0] / d
+        rows[g, o + LANES:o + LANES + n_lanes] = z[s, 1] / d
     return rows
 
 
-@jit(inline="always")
-def _bq(W, o, lane, v, b0, b1, b2, a1, a2):
-    y = b0 * v + W[o + lane]
-    W[o + lane] = b1 * v + W[o + LANES + lane] - a1 * y
-    W[o + LANES + lane] = b2 * v - a2 * y
-    return y
+def rows_to_state(rows: np.ndarray, n_sections: int, n_lanes: int, scale=None) -> np.ndarray:
+    """The inverse of :func:`state_to_rows`: W rows -> delays (n_sections, 2, n_lanes)."""
+    group = (rows.shape[1] - 2 * LANES) // (2 * LANES)
+    z = np.empty((n_sections, 2, n_lanes))
+    for s in range(n_sections):
+        g, k = divmod(s, group)
+        o = 2 * LANES + 2 * LANES * k
+        d = 1.0 if scale is None else scale[s]
+        z[s, 0] = rows[g, o:o + n_lanes] * d
+        z[s, 1] = rows[g, o + LANES:o + LANES + n_lanes] * d
+    return z
+
+
+_VW = _simd.VW
+_k4_raw_sum = _simd.cascade_kernel(4, False, False)
+_k4_raw_store = _simd.cascade_kernel(4, True, False)
+_k4_unit_sum = _simd.cascade_kernel(4, False, True)
+_k4_unit_store = _simd.cascade_kernel(4, True, True)
+_k5_raw_sum = _simd.cascade_kernel(5, False, False)
+_k5_raw_store = _simd.cascade_kernel(5, True, False)
+_k5_unit_sum = _simd.cascade_kernel(5, False, True)
+_k5_unit_store = _simd.cascade_kernel(5, True, True)
 
 
 @jit
-def _cascade4(W, c, src, dst, i0, i1, store):
-    b00, b01, b02, a01, a02 = c[0, 0], c[0, 1], c[0, 2], c[0, 4], c[0, 5]
-    b10, b11, b12, a11, a12 = c[1, 0], c[1, 1], c[1, 2], c[1, 4], c[1, 5]
-    b20, b21, b22, a21, a22 = c[2, 0], c[2, 1], c[2, 2], c[2, 4], c[2, 5]
-    b30, b31, b32, a31, a32 = c[3, 0], c[3, 1], c[3, 2], c[3, 4], c[3, 5]
-    if store:
-        for i in range(i0, i1):
-            base = i * LANES
-            for lane in range(LANES):
-                v = src[base + lane]
-                v = _bq(W, 2 * LANES, lane, v, b00, b01, b02, a01, a02)
-                v = _bq(W, 4 * LANES, lane, v, b10, b11, b12, a11, a12)
-                v = _bq(W, 6 * LANES, lane, v, b20, b21, b22, a21, a22)
-                v = _bq(W, 8 * LANES, lane, v, b30, b31, b32, a31, a32)
-                dst[base + lane] = v
+def _run_group(W, c, src, dst, i0, i1, store, reverse):
+    unit = c[0, 3] == UNIT
+    if c.shape[0] == 5:
+        for k in range(0, LANES, _VW):
+            if unit:
+                if store:
+                    _k5_unit_store(W, c, src, dst, i0, i1, k, reverse)
+                else:
+                    _k5_unit_sum(W, c, src, dst, i0, i1, k, reverse)
+            elif store:
+                _k5_raw_store(W, c, src, dst, i0, i1, k, reverse)
+            else:
+                _k5_raw_sum(W, c, src, dst, i0, i1, k, reverse)
     else:
-        for i in range(i0, i1):
-            base = i * LANES
-            for lane in range(LANES):
-                v = src[base + lane]
-                v = _bq(W, 2 * LANES, lane, v, b00, b01, b02, a01, a02)
-                v = _bq(W, 4 * LANES, lane, v, b10, b11, b12, a11, a12)
-                v = _bq(W, 6 * LANES, lane, v, b20, b21, b22, a21, a22)
-                v = _bq(W, 8 * LANES, lane, v, b30, b31, b32, a31, a32)
-                W[lane] += v
-                W[LANES + lane] += v * v
+        for k in range(0, LANES, _VW):
+            if unit:
+                if store:
+                    _k4_unit_store(W, c, src, dst, i0, i1, k, reverse)
+                else:
+                    _k4_unit_sum(W, c, src, dst, i0, i1, k, reverse)
+            elif store:
+                _k4_raw_store(W, c, src, dst, i0, i1, k, reverse)
+            else:
+                _k4_raw_sum(W, c, src, dst, i0, i1, k, reverse)
 
 
 @jit
-def _cascade5(W, c, src, dst, i0, i1, store):
-    b00, b01, b02, a01, a02 = c[0, 0], c[0, 1], c[0, 2], c[0, 4], c[0, 5]
-    b10, b11, b12, a11, a12 = c[1, 0], c[1, 1], c[1, 2], c[1, 4], c[1, 5]
-    b20, b21, b22, a21, a22 = c[2, 0], c[2, 1], c[2, 2], c[2, 4], c[2, 5]
-    b30, b31, b32, a31, a32 = c[3, 0], c[3, 1], c[3, 2], c[3, 4], c[3, 5]
-    b40, b41, b42, a41, a42 = c[4, 0], c[4, 1], c[4, 2], c[4, 4], c[4, 5]
-    if store:
-        for i in range(i0, i1):
-            base = i * LANES
-            for lane in range(LANES):
-                v = src[base + lane]
-                v = _bq(W, 2 * LANES, lane, v, b00, b01, b02, a01, a02)
-                v = _bq(W, 4 * LANES, lane, v, b10, b11, b12, a11, a12)
-                v = _bq(W, 6 * LANES, lane, v, b20, b21, b22, a21, a22)
-                v = _bq(W, 8 * LANES, lane, v, b30, b31, b32, a31, a32)
-                v = _bq(W, 10 * LANES, lane, v, b40, b41, b42, a41, a42)
-                dst[base + lane] = v
-    else:
-        for i in range(i0, i1):
-            base = i * LANES
-            for lane in range(LANES):
-                v = src[base + lane]
-                v = _bq(W, 2 * LANES, lane, v, b00, b01, b02, a01, a02)
-                v = _bq(W, 4 * LANES, lane, v, b10, b11, b12, a11, a12)
-                v = _bq(W, 6 * LANES, lane, v, b20, b21, b22, a21, a22)
-                v = _bq(W, 8 * LANES, lane, v, b30, b31, b32, a31, a32)
-                v = _bq(W, 10 * LANES, lane, v, b40, b41, b42, a41, a42)
-                W[lane] += v
-                W[LANES + lane] += v * v
-
-
-@jit
-def band_chunk(W, groups, src, tmp, dst, i0, i1, store):
+def band_chunk(W, groups, src, tmp, dst, i0, i1, store, reverse=False):
     """Run one band's cascade over transposed samples ``i0 .. i1`` of ``src``.
 
-    ``W`` holds one row per group; ``groups`` is (n_groups, G, 6). With ``store`` the output goes
-    to ``dst``; otherwise its sum and sum of squares accumulate in ``W[-1, :2 * LANES]``.
-    ``tmp`` carries the output between groups (and may be ``dst``).
+    ``W`` holds one row per group; ``groups`` is (n_groups, G, 6) from :func:`plan_groups`. With
+    ``store`` the output goes to ``dst``; otherwise its sum and sum of squares accumulate in
+    ``W[-1, :2 * LANES]``. ``tmp`` carries the output between groups (and may be ``dst``). With
+    ``reverse`` the samples are taken from ``i1 - 1`` down to ``i0`` (outputs stay in place).
     """
     n_groups = groups.shape[0]
-    five = groups.shape[1] == 5
     cur = src
     for g in range(n_groups):
         last = g == n_groups - 1
         out = dst if last else tmp
         keep = store or not last
-        if five:
-            _cascade5(W[g], groups[g], cur, out, i0, i1, keep)
-        else:
-            _cascade4(W[g], groups[g], cur, out, i0, i1, keep)
+        _run_group(W[g], groups[g], cur, out, i0, i1, keep, reverse)
         cur = tmp
 
 
@@ -165,9 +191,12 @@ def load_block(x, c0, nl, t0, cnt, pad, buf):
             buf[i] = 0.0
     lo = t0 - pad
     if lo >= 0 and lo + cnt <= n:
+        done = 0
+        if nl == LANES:
+            done = _simd.transpose_rows(x, c0, lo, cnt, buf)
         for lane in range(nl):
             row = x[c0 + lane]
-            for i in range(cnt):
+            for i in range(done, cnt):
                 buf[i * LANES + lane] = row[lo + i]
         return
     for lane in range(nl):
@@ -183,13 +212,3 @@ def load_block(x, c0, nl, t0, cnt, pad, buf):
             else:
                 v = row[t]
             buf[i * LANES + lane] = v
-
-
-@jit
-def reverse_block(src, dst, cnt):
-    """``dst[i] = src[cnt - 1 - i]`` sample-wise (all lanes)."""
-    for i in range(cnt):
-        j = (cnt - 1 - i) * LANES
-        base = i * LANES
-        for lane in range(LANES):
-            dst[base + lane] = src[j + lane]

@@ -1,0 +1,227 @@
+"""Biquad cascades written directly as AVX vector code: four channels per register, delays in
+registers for a whole run of samples.
+
+LLVM's loop vectoriser, given the lane loop of ``_cascade``, keeps every delay in memory between
+samples (four vectors of channels times two delays per section do not fit in 16 registers), so each
+section costs two loads and two stores per sample on top of its arithmetic. Here the lane loop is
+the outer one: :func:`cascade_kernel` builds, through a Numba intrinsic, a loop over samples that
+runs ``n_sections`` sections on one 4-wide vector of channels, with its ``2 * n_sections`` delays
+and the running sums held in registers for the whole run. The loop carries
+``llvm.loop.unroll.disable``: unrolled, LLVM runs out of registers and spills the running sums,
+whose chain through memory then sets the pace.
+
+Two forms of the section:
+
+``raw``
+    scipy's transposed direct form II, ``y = b0 v + z0; z0 = b1 v + z1 - a1 y; z1 = b2 v - a2 y``
+    (5 multiply-adds).
+``unit``
+    the same with ``b0 = b2 = 1`` (Butterworth band-, low- and high-pass sections and notches
+    have ``b2 = b0``; :func:`physioaffect.signal._cascade.plan_groups` divides the numerator by
+    ``b0`` and keeps the product of the ``b0`` as a gain): ``y = v + z0`` is an addition, which runs
+    on the adders beside the two multiply-add units, and ``z1 = v - a2 y`` one multiply-add.
+
+Buffers are the transposed blocks of ``_cascade`` (``buf[i * LANES + lane]``) and the delay rows
+``W`` its layout (sums at ``[0, 2 LANES)``, then ``z0, z1`` of each section); a call handles lanes
+``k .. k + 3`` of samples ``i0 .. i1 - 1``.
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+VW = 4  # doubles per AVX register
+_LANES = 16  # must equal _cascade.LANES (checked there)
+
+_f64 = ir.DoubleType()
+_vec = ir.VectorType(_f64, VW)
+_i64 = ir.IntType(64)
+_i32 = ir.IntType(32)
+
+
+def _fma(builder, a, b, c):
+    fnty = ir.FunctionType(_vec, [_vec, _vec, _vec])
+    fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.fma.v4f64")
+    return builder.call(fn, [a, b, c])
+
+
+def _splat(builder, x):
+    u = builder.insert_element(ir.Constant(_vec, ir.Undefined), x, ir.Constant(_i32, 0))
+    mask = ir.Constant(ir.VectorType(_i32, VW), [0] * VW)
+    return builder.shuffle_vector(u, ir.Constant(_vec, ir.Undefined), mask)
+
+
+def _no_unroll(module):
+    inner = module.add_metadata([ir.MetaDataString(module, "llvm.loop.unroll.disable")])
+    loop_id = module.add_metadata([inner, ir.MetaDataString(module, "physioaffect.cascade")])
+    loop_id.operands = (loop_id, inner)  # loop identifiers refer to themselves
+    return loop_id
+
+
+def cascade_kernel(n_sections: int, store: bool, unit: bool):
+    """Intrinsic ``f(W, c, src, dst, i0, i1, k, reverse)``: ``n_sections`` sections on lanes
+    ``k .. k + 3`` of samples ``i0 .. i1 - 1``, taken in reverse order when ``reverse`` is true (the
+    backward pass of forward-backward filtering, with no reversed copy of the input).
+
+    ``W`` (1-D float64) is one delay row, ``c`` (n_sections, 6) the coefficients (``b0, b1, b2, -,
+    a1, a2``; in the ``unit`` form ``b0`` and ``b2`` are taken as 1 and not read). With ``store``
+    the output goes to ``dst`` (at each sample's own place); otherwise its sum and sum of squares
+    are added to ``W``.
+    """
+
+    @intrinsic
+    def _cascade(typingctx, W, c, src, dst, i0, i1, k, reverse):
+        sig = types.void(W, c, src, dst, i0, i1, k, reverse)
+
+        def codegen(context, builder, signature, args):
+            Wv, cv, sv, dv, i0v, i1v, kv, rv = args
+            tys = signature.args
+            wp = context.make_array(tys[0])(context, builder, Wv).data
+            cp = context.make_array(tys[1])(context, builder, cv).data
+            sp = context.make_array(tys[2])(context, builder, sv).data
+            dp = context.make_array(tys[3])(context, builder, dv).data
+            vptr = _vec.as_pointer()
+
+            def vload(p, idx):
+                return builder.load(builder.bitcast(builder.gep(p, [idx]), vptr), align=8)
+
+            def vstore(val, p, idx):
+                builder.store(val, builder.bitcast(builder.gep(p, [idx]), vptr), align=8)
+
+            def coef(s, j):
+                return _splat(builder, builder.load(builder.gep(cp, [ir.Constant(_i64, 6 * s + j)])))
+
+            def at(offset):
+                return builder.add(kv, ir.Constant(_i64, offset))
+
+            co = []
+            for s in range(n_sections):
+                b0 = None if unit else coef(s, 0)
+                b2 = None if unit else coef(s, 2)
+                co.append((b0, coef(s, 1), b2, builder.fneg(coef(s, 4)), builder.fneg(coef(s, 5))))
+            # delays and sums live in allocas that SROA promotes to registers (loop phis)
+            z = []
+            for s in range(n_sections):
+                o = 2 * _LANES + 2 * _LANES * s
+                pair = []
+                for off in (o, o + _LANES):
+                    slot = cgutils.alloca_once(builder, _vec)
+                    builder.store(vload(wp, at(off)), slot)
+                    pair.append(slot)
+                z.append(pair)
+            if not store:
+                s1 = cgutils.alloca_once(builder, _vec)
+                s2 = cgutils.alloca_once(builder, _vec)
+                builder.store(vload(wp, at(0)), s1)
+                builder.store(vload(wp, at(_LANES)), s2)
+
+            # samples i0 .. i1 - 1, forwards or (reverse) backwards: n counts the samples done,
+            # base is the buffer offset of the current sample's lane k
+            rev = builder.icmp_unsigned("!=", rv, ir.Constant(rv.type, 0))
+            first = builder.select(rev, builder.sub(i1v, ir.Constant(_i64, 1)), i0v)
+            step = builder.select(rev, ir.Constant(_i64, -_LANES), ir.Constant(_i64, _LANES))
+            count = builder.sub(i1v, i0v)
+            cnt = cgutils.alloca_once(builder, _i64)
+            pos = cgutils.alloca_once(builder, _i64)
+            builder.store(ir.Constant(_i64, 0), cnt)
+            builder.store(builder.add(builder.mul(first, ir.Constant(_i64, _LANES)), kv), pos)
+            bcond = builder.append_basic_block("cascade.cond")
+            bbody = builder.append_basic_block("cascade.body")
+            bend = builder.append_basic_block("cascade.end")
+            builder.branch(bcond)
+            builder.position_at_end(bcond)
+            n = builder.load(cnt)
+            builder.cbranch(builder.icmp_signed("<", n, count), bbody, bend)
+            builder.position_at_end(bbody)
+            base = builder.load(pos)
+            v = vload(sp, base)
+            for s in range(n_sections):
+                b0, b1, b2, na1, na2 = co[s]
+                za, zb = z[s]
+                z0 = builder.load(za)
+                z1 = builder.load(zb)
+                if unit:
+                    y = builder.fadd(v, z0)
+                    builder.store(_fma(builder, na1, y, _fma(builder, b1, v, z1)), za)
+                    builder.store(_fma(builder, na2, y, v), zb)
+                else:
+                    y = _fma(builder, b0, v, z0)
+                    builder.store(_fma(builder, na1, y, _fma(builder, b1, v, z1)), za)
+                    builder.store(_fma(builder, na2, y, builder.fmul(b2, v)), zb)
+                v = y
+            if store:
+                vstore(v, dp, base)
+            else:
+                builder.store(builder.fadd(builder.load(s1), v), s1)
+                builder.store(_fma(builder, v, v, builder.load(s2)), s2)
+            builder.store(builder.add(n, ir.Constant(_i64, 1)), cnt)
+            builder.store(builder.add(base, step), pos)
+            latch = builder.branch(bcond)
+            latch.set_metadata("llvm.loop", _no_unroll(builder.module))
+            builder.position_at_end(bend)
+
+            for s in range(n_sections):
+                o = 2 * _LANES + 2 * _LANES * s
+                vstore(builder.load(z[s][0]), wp, at(o))
+                vstore(builder.load(z[s][1]), wp, at(o + _LANES))
+            if not store:
+                vstore(builder.load(s1), wp, at(0))
+                vstore(builder.load(s2), wp, at(_LANES))
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return _cascade
+
+
+@intrinsic
+def transpose_rows(typingctx, x, c0, t0, cnt, buf):
+    """``buf[i * 16 + lane] = x[c0 + lane, t0 + i]`` for 16 rows and ``i < cnt - cnt % 4``, by 4 x 4
+    register transposes (4 loads, 8 shuffles and 4 stores per 16 samples); returns the number of
+    samples done. ``x`` must be C-contiguous; for other layouts nothing is done and 0 returned.
+    """
+    sig = types.int64(x, c0, t0, cnt, buf)
+    contiguous = isinstance(x, types.Array) and x.layout == "C" and x.ndim == 2
+
+    def codegen(context, builder, signature, args):
+        xv, c0v, t0v, cntv, bv = args
+        if not contiguous:
+            return ir.Constant(_i64, 0)
+        xa = context.make_array(signature.args[0])(context, builder, xv)
+        xp = xa.data
+        n_cols = cgutils.unpack_tuple(builder, xa.shape, 2)[1]
+        bp = context.make_array(signature.args[4])(context, builder, bv).data
+        vptr = _vec.as_pointer()
+        done = builder.and_(cntv, ir.Constant(_i64, -4))
+
+        def mask(*ix):
+            return ir.Constant(ir.VectorType(_i32, VW), list(ix))
+
+        with cgutils.for_range_slice(builder, ir.Constant(_i64, 0), done, ir.Constant(_i64, 4)) \
+                as (i, _):
+            for g in range(_LANES // VW):
+                rows = []
+                for r in range(VW):
+                    row = builder.add(c0v, ir.Constant(_i64, VW * g + r))
+                    off = builder.add(builder.mul(row, n_cols), builder.add(t0v, i))
+                    p = builder.bitcast(builder.gep(xp, [off]), vptr)
+                    rows.append(builder.load(p, align=8))
+                lo01 = builder.shuffle_vector(rows[0], rows[1], mask(0, 4, 2, 6))
+                hi01 = builder.shuffle_vector(rows[0], rows[1], mask(1, 5, 3, 7))
+                lo23 = builder.shuffle_vector(rows[2], rows[3], mask(0, 4, 2, 6))
+                hi23 = builder.shuffle_vector(rows[2], rows[3], mask(1, 5, 3, 7))
+                outs = (builder.shuffle_vector(lo01, lo23, mask(0, 1, 4, 5)),
+                        builder.shuffle_vector(hi01, hi23, mask(0, 1, 4, 5)),
+                        builder.shuffle_vector(lo01, lo23, mask(2, 3, 6, 7)),
+                        builder.shuffle_vector(hi01, hi23, mask(2, 3, 6, 7)))
+                for s_, o in enumerate(outs):
+                    idx = builder.add(builder.mul(builder.add(i, ir.Constant(_i64, s_)),
+                                                  ir.Constant(_i64, _LANES)),
+                                      ir.Constant(_i64, VW * g))
+                    builder.store(o, builder.bitcast(builder.gep(bp, [idx]), vptr), align=8)
+        return done
+
+    return sig, codegen
