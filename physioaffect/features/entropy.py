@@ -140,19 +140,18 @@ def _design(bands, design_sfreq, order):
 def _kernel_plan_cached(band_items, design_sfreq, order):
     from scipy import signal as sps
 
-    from ..signal._cascade import LANES, plan_groups, plan_scales, state_to_rows
+    from ..signal._cascade import LANES, is_unit, plan_gain, plan_groups, state_to_rows, unit_delays
     from ..signal.filters import default_padlen
 
     sos = _design_cached(band_items, design_sfreq, order)
     groups = np.stack([plan_groups(s, unit=True) for s in sos])
     n_grp, group = groups.shape[1:3]
-    scales = [plan_scales(s, unit=True) for s in sos]
-    zi_rows = np.stack([
-        state_to_rows(np.repeat(sps.sosfilt_zi(s)[:, :, None], LANES, axis=2), group, n_grp, sc)
-        for s, (_, sc) in zip(sos, scales, strict=True)])
-    # the kernels filter with each numerator divided by its b0 (unit form): their output is the
-    # band's divided by its gain, and so are the delays that zi_rows seed (per section)
-    gains = np.array([g for g, _ in scales])
+    # the kernels filter in the unit form where it applies: their output is the band's divided by
+    # its gain, and their delays are the unit form's
+    gains = np.array([plan_gain(s, unit=True) for s in sos])
+    zi = [np.repeat(sps.sosfilt_zi(s)[:, :, None], LANES, axis=2) for s in sos]
+    zi_rows = np.stack([state_to_rows(unit_delays(z, s) if is_unit(s) else z, group, n_grp)
+                        for z, s in zip(zi, sos, strict=True)])
     for a in (groups, zi_rows, gains):
         a.flags.writeable = False
     return groups, zi_rows, default_padlen(sos[0]), gains
@@ -221,7 +220,8 @@ def _window_variances_fused(x2d, plan, starts, length, zero_phase, per_window, n
     var -= mean
     np.maximum(var, 0.0, out=var)
     # forward-backward filtering passes each band's gain twice
-    var *= gains ** (4 if zero_phase and not per_window else 2)
+    factor = gains ** (4 if zero_phase and not per_window else 2)
+    var *= np.tile(factor, (n_rows, 1))  # a full (n_rows, n_bands) operand keeps numpy's loops long
     return var
 
 

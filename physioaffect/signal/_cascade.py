@@ -11,20 +11,21 @@ output) live in one flat row ``W``; the cascade itself runs in the vector kernel
     [LANES, 2 LANES)      running sum of its square
     2 LANES + 2 LANES s   delay z0 of section s, then z1 at + LANES
 
-The biquad is scipy's transposed direct form II::
+The biquad is scipy's transposed direct form II (the *raw* form, used for all public filtering,
+whose delays are scipy's bit for bit)::
 
     y = b0 v + z0;  z0 = b1 v + z1 - a1 y;  z1 = b2 v - a2 y
 
-When every section has ``b2 == b0 != 0`` (Butterworth band-, low- and high-pass filters, notches),
-``plan_groups(sos, unit=True)`` divides each numerator by its ``b0`` (the *unit* form, two
-multiply-adds fewer per section; the fused feature kernels use it): the cascade then computes the filter's output divided by ``gain``, the product of the
-``b0``, and section ``s`` holds its delays divided by ``scale[s]``, the product of the ``b0`` up to
-and including it (:func:`plan_scales`). Callers convert delays in with :func:`state_to_rows` (and
-out with :func:`rows_to_state`) and multiply outputs (sums) by the gain.
+When every section has ``b2 == b0 != 0`` (Butterworth band-, low- and high-pass filters, notches)
+and the cascade splits into whole groups, ``plan_groups(sos, unit=True)`` plans the *unit* form
+that the fused feature kernels use: each numerator divided by its ``b0`` and the section run in
+direct form II, ``w = v - a1 w1 - a2 w2;  y = w + b1 w1 + w2`` (delays ``w1, w2`` = ``w`` one and
+two samples back), whose recursion is one multiply-add deep. The cascade then computes the filter's
+output divided by ``gain``, the product of the ``b0`` (:func:`plan_gain`); :func:`unit_delays`
+turns scipy's delays (``sosfilt_zi``) into this form's.
 
 Cascades of other lengths are split into groups of 4 (or one group of 5) and padded with identity
-sections (raw form ``b = [1, 0, 0], a = [1, 0, 0]``; unit form ``b = a = [1, 0, 1]``, whose pole
-pair cancels its zero pair exactly from rest).
+sections (``b = [1, 0, 0], a = [1, 0, 0]``, raw form).
 
 Numba's on-disk cache of a kernel is keyed by its own file only: after editing this module or
 ``_simd``, clear the caches of the kernels that call it (``make clean-cache``) or they keep the old
@@ -55,8 +56,10 @@ def _group_size(n_sections: int) -> int:
 
 
 def is_unit(sos: np.ndarray) -> bool:
-    """Whether every section has ``b2 == b0 != 0`` (the unit form applies)."""
-    return bool(np.all(sos[:, 0] != 0) and np.all(sos[:, 2] == sos[:, 0]))
+    """Whether the unit form applies: every ``b2 == b0 != 0`` and no identity padding is needed."""
+    n = sos.shape[0]
+    whole = n % _group_size(n) == 0
+    return bool(whole and np.all(sos[:, 0] != 0) and np.all(sos[:, 2] == sos[:, 0]))
 
 
 def plan_groups(sos: np.ndarray, unit: bool = False) -> np.ndarray:
@@ -71,10 +74,9 @@ def plan_groups(sos: np.ndarray, unit: bool = False) -> np.ndarray:
     n_groups = -(-n // group)
     out = np.zeros((n_groups * group, 6))
     if unit and is_unit(sos):
-        out[:] = (1.0, 0.0, 1.0, UNIT, 0.0, 1.0)
-        out[:n, :3] = sos[:, :3] / sos[:, :1]
-        out[:n, 4:] = sos[:, 4:]
-        out[:n, 3] = UNIT
+        out[:, :3] = sos[:, :3] / sos[:, :1]
+        out[:, 4:] = sos[:, 4:]
+        out[:, 3] = UNIT
     else:
         out[:] = (1.0, 0.0, 0.0, RAW, 0.0, 0.0)
         out[:n] = sos
@@ -82,43 +84,42 @@ def plan_groups(sos: np.ndarray, unit: bool = False) -> np.ndarray:
     return np.ascontiguousarray(out.reshape(n_groups, group, 6))
 
 
-def plan_scales(sos: np.ndarray, unit: bool = False) -> tuple[float, np.ndarray]:
-    """``(gain, scale)`` of ``plan_groups(sos, unit)``: the cascade's output is the filter's divided
-    by ``gain``; section ``s`` holds its delays divided by ``scale[s]`` (all ones in the raw form)."""
-    n = sos.shape[0]
+def plan_gain(sos: np.ndarray, unit: bool = False) -> float:
+    """The gain of ``plan_groups(sos, unit)``: its cascade's output is the filter's divided by it
+    (1 in the raw form)."""
     if not (unit and is_unit(sos)):
-        return 1.0, np.ones(n)
-    scale = np.cumprod(sos[:, 0])
-    return float(scale[-1]), scale
+        return 1.0
+    return float(np.prod(sos[:, 0]))
 
 
-def state_to_rows(z: np.ndarray, group: int, n_groups: int, scale=None) -> np.ndarray:
-    """Delays (n_sections, 2, n_lanes<=LANES) -> W rows (n_groups, row_size) (sums zero).
+def unit_delays(z: np.ndarray, sos: np.ndarray) -> np.ndarray:
+    """scipy's delays (n_sections, 2, ...) of ``sos`` -> the delays of its unit form (same shape).
 
-    ``scale`` (n_sections,), from :func:`plan_scales`, divides each section's delays.
+    Section ``s`` of the unit form sees the filter's signals divided by ``P_s``, the product of the
+    ``b0`` up to it; its direct-form-II delays ``(w1, w2)`` give the transposed form's as
+    ``z0 = (b1 - a1) w1 + (1 - a2) w2`` and ``z1 = (1 - a2) w1 + (a1 - a2 b1) w2`` (``b1`` divided
+    by ``b0``), which is solved here.
     """
+    out = np.empty_like(z, dtype=np.float64)
+    scale = np.cumprod(sos[:, 0])
+    for s, (b0, b1, _, _, a1, a2) in enumerate(sos):
+        b1 = b1 / b0
+        m = np.array([[b1 - a1, 1.0 - a2], [1.0 - a2, a1 - a2 * b1]])
+        zn = np.asarray(z[s], dtype=np.float64) / scale[s]
+        out[s] = np.linalg.solve(m, zn.reshape(2, -1)).reshape(zn.shape)
+    return out
+
+
+def state_to_rows(z: np.ndarray, group: int, n_groups: int) -> np.ndarray:
+    """Delays (n_sections, 2, n_lanes<=LANES) -> W rows (n_groups, row_size) (sums zero)."""
     rows = np.zeros((n_groups, row_size(group)))
     n_sections, _, n_lanes = z.shape
     for s in range(n_sections):
         g, k = divmod(s, group)
         o = 2 * LANES + 2 * LANES * k
-        d = 1.0 if scale is None else scale[s]
-        rows[g, o:o + n_lanes] = z[s, 0] / d
-        rows[g, o + LANES:o + LANES + n_lanes] = z[s, 1] / d
+        rows[g, o:o + n_lanes] = z[s, 0]
+        rows[g, o + LANES:o + LANES + n_lanes] = z[s, 1]
     return rows
-
-
-def rows_to_state(rows: np.ndarray, n_sections: int, n_lanes: int, scale=None) -> np.ndarray:
-    """The inverse of :func:`state_to_rows`: W rows -> delays (n_sections, 2, n_lanes)."""
-    group = (rows.shape[1] - 2 * LANES) // (2 * LANES)
-    z = np.empty((n_sections, 2, n_lanes))
-    for s in range(n_sections):
-        g, k = divmod(s, group)
-        o = 2 * LANES + 2 * LANES * k
-        d = 1.0 if scale is None else scale[s]
-        z[s, 0] = rows[g, o:o + n_lanes] * d
-        z[s, 1] = rows[g, o + LANES:o + LANES + n_lanes] * d
-    return z
 
 
 _VW = _simd.VW

@@ -61,6 +61,25 @@ def _no_unroll(module):
     return loop_id
 
 
+def _loop(builder, count, body):
+    """Emit ``for n in range(count): body(n)`` with unrolling disabled."""
+    counter = cgutils.alloca_once(builder, _i64)
+    builder.store(ir.Constant(_i64, 0), counter)
+    bcond = builder.append_basic_block("cascade.cond")
+    bbody = builder.append_basic_block("cascade.body")
+    bend = builder.append_basic_block("cascade.end")
+    builder.branch(bcond)
+    builder.position_at_end(bcond)
+    n = builder.load(counter)
+    builder.cbranch(builder.icmp_signed("<", n, count), bbody, bend)
+    builder.position_at_end(bbody)
+    body(n)
+    builder.store(builder.add(n, ir.Constant(_i64, 1)), counter)
+    latch = builder.branch(bcond)
+    latch.set_metadata("llvm.loop", _no_unroll(builder.module))
+    builder.position_at_end(bend)
+
+
 def cascade_kernel(n_sections: int, store: bool, unit: bool):
     """Intrinsic ``f(W, c, src, dst, i0, i1, k, reverse)``: ``n_sections`` sections on lanes
     ``k .. k + 3`` of samples ``i0 .. i1 - 1``, taken in reverse order when ``reverse`` is true (the
@@ -70,7 +89,14 @@ def cascade_kernel(n_sections: int, store: bool, unit: bool):
     a1, a2``; in the ``unit`` form ``b0`` and ``b2`` are taken as 1 and not read). With ``store``
     the output goes to ``dst`` (at each sample's own place); otherwise its sum and sum of squares
     are added to ``W``.
+
+    Sections are software-pipelined: in one step, section ``s`` filters sample ``j - s`` (its
+    input is section ``s - 1``'s output of the step before, held in a register), so the sections of
+    a step are independent and each step waits only on the sections' own recursions. A prologue
+    and an epilogue of ``n_sections - 1`` steps fill and drain the pipeline; runs shorter than that
+    go through the sections one sample at a time.
     """
+    depth = n_sections - 1
 
     @intrinsic
     def _cascade(typingctx, W, c, src, dst, i0, i1, k, reverse):
@@ -97,12 +123,16 @@ def cascade_kernel(n_sections: int, store: bool, unit: bool):
             def at(offset):
                 return builder.add(kv, ir.Constant(_i64, offset))
 
+            def const(x):
+                return ir.Constant(_i64, x)
+
             co = []
             for s in range(n_sections):
                 b0 = None if unit else coef(s, 0)
                 b2 = None if unit else coef(s, 2)
                 co.append((b0, coef(s, 1), b2, builder.fneg(coef(s, 4)), builder.fneg(coef(s, 5))))
-            # delays and sums live in allocas that SROA promotes to registers (loop phis)
+            # delays, sums and the pipeline's carried values live in allocas that SROA promotes to
+            # registers (loop phis)
             z = []
             for s in range(n_sections):
                 o = 2 * _LANES + 2 * _LANES * s
@@ -112,56 +142,78 @@ def cascade_kernel(n_sections: int, store: bool, unit: bool):
                     builder.store(vload(wp, at(off)), slot)
                     pair.append(slot)
                 z.append(pair)
+            carry = [None] + [cgutils.alloca_once(builder, _vec) for _ in range(depth)]
             if not store:
                 s1 = cgutils.alloca_once(builder, _vec)
                 s2 = cgutils.alloca_once(builder, _vec)
                 builder.store(vload(wp, at(0)), s1)
                 builder.store(vload(wp, at(_LANES)), s2)
 
-            # samples i0 .. i1 - 1, forwards or (reverse) backwards: n counts the samples done,
-            # base is the buffer offset of the current sample's lane k
-            rev = builder.icmp_unsigned("!=", rv, ir.Constant(rv.type, 0))
-            first = builder.select(rev, builder.sub(i1v, ir.Constant(_i64, 1)), i0v)
-            step = builder.select(rev, ir.Constant(_i64, -_LANES), ir.Constant(_i64, _LANES))
-            count = builder.sub(i1v, i0v)
-            cnt = cgutils.alloca_once(builder, _i64)
-            pos = cgutils.alloca_once(builder, _i64)
-            builder.store(ir.Constant(_i64, 0), cnt)
-            builder.store(builder.add(builder.mul(first, ir.Constant(_i64, _LANES)), kv), pos)
-            bcond = builder.append_basic_block("cascade.cond")
-            bbody = builder.append_basic_block("cascade.body")
-            bend = builder.append_basic_block("cascade.end")
-            builder.branch(bcond)
-            builder.position_at_end(bcond)
-            n = builder.load(cnt)
-            builder.cbranch(builder.icmp_signed("<", n, count), bbody, bend)
-            builder.position_at_end(bbody)
-            base = builder.load(pos)
-            v = vload(sp, base)
-            for s in range(n_sections):
+            def section(s, v):
                 b0, b1, b2, na1, na2 = co[s]
                 za, zb = z[s]
                 z0 = builder.load(za)
                 z1 = builder.load(zb)
                 if unit:
-                    y = builder.fadd(v, z0)
-                    builder.store(_fma(builder, na1, y, _fma(builder, b1, v, z1)), za)
-                    builder.store(_fma(builder, na2, y, v), zb)
+                    # direct form II, delays w(i-1), w(i-2): its recursion is one multiply-add
+                    # deep, and y = w + b1 w(i-1) + w(i-2) is computed beside it
+                    w = _fma(builder, na1, z0, _fma(builder, na2, z1, v))
+                    y = builder.fadd(w, _fma(builder, b1, z0, z1))
+                    builder.store(w, za)
+                    builder.store(z0, zb)
                 else:
                     y = _fma(builder, b0, v, z0)
                     builder.store(_fma(builder, na1, y, _fma(builder, b1, v, z1)), za)
                     builder.store(_fma(builder, na2, y, builder.fmul(b2, v)), zb)
-                v = y
-            if store:
-                vstore(v, dp, base)
-            else:
-                builder.store(builder.fadd(builder.load(s1), v), s1)
-                builder.store(_fma(builder, v, v, builder.load(s2)), s2)
-            builder.store(builder.add(n, ir.Constant(_i64, 1)), cnt)
-            builder.store(builder.add(base, step), pos)
-            latch = builder.branch(bcond)
-            latch.set_metadata("llvm.loop", _no_unroll(builder.module))
-            builder.position_at_end(bend)
+                return y
+
+            def emit(y, pos):
+                if store:
+                    vstore(y, dp, pos)
+                else:
+                    builder.store(builder.fadd(builder.load(s1), y), s1)
+                    builder.store(_fma(builder, y, y, builder.load(s2)), s2)
+
+            def step(active, pos):
+                # one pipeline step: section s in ``active`` filters sample ``j - s``, where
+                # ``pos`` is the buffer offset of sample j; inputs are read before carries move
+                ins = [vload(sp, pos) if s == 0 else builder.load(carry[s]) for s in active]
+                outs = [section(s, v) for s, v in zip(active, ins)]
+                for s, y in zip(active, outs):
+                    if s < depth:
+                        builder.store(y, carry[s + 1])
+                    else:
+                        emit(y, builder.sub(pos, builder.mul(step_, const(depth))))
+
+            rev = builder.icmp_unsigned("!=", rv, ir.Constant(rv.type, 0))
+            first = builder.select(rev, builder.sub(i1v, const(1)), i0v)
+            step_ = builder.select(rev, const(-_LANES), const(_LANES))
+            pos0 = builder.add(builder.mul(first, const(_LANES)), kv)
+            count = builder.sub(i1v, i0v)
+
+            def pos_of(j):
+                return builder.add(pos0, builder.mul(j, step_))
+
+            with builder.if_else(builder.icmp_signed(">", count, const(depth))) as (long_, short):
+                with long_:
+                    for p in range(depth):  # prologue: fill the pipeline
+                        step(range(p + 1), pos_of(const(p)))
+
+                    def main(n):
+                        step(range(n_sections), pos_of(builder.add(n, const(depth))))
+
+                    _loop(builder, builder.sub(count, const(depth)), main)
+                    for e in range(1, depth + 1):  # epilogue: drain it
+                        step(range(e, n_sections), pos_of(builder.add(count, const(e - 1))))
+                with short:
+                    def plain(n):
+                        pos = pos_of(n)
+                        v = vload(sp, pos)
+                        for s in range(n_sections):
+                            v = section(s, v)
+                        emit(v, pos)
+
+                    _loop(builder, count, plain)
 
             for s in range(n_sections):
                 o = 2 * _LANES + 2 * _LANES * s
