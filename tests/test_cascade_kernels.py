@@ -92,3 +92,23 @@ def test_unit_delays_continue_scipy_state(rng, name):
     ref, _ = sps.sosfilt(sos, x, axis=1, zi=np.moveaxis(zi, 2, 1))
     got = _run(sos, True, _buffer(x), N, [N], zi=zi)
     np.testing.assert_allclose(got, ref, rtol=0, atol=1e-10 * np.abs(ref).max())
+
+
+@pytest.mark.parametrize("sfreq, band", [(128.0, (8, 14)), (200.0, (1, 4))])
+def test_advance_tables_give_the_delays_the_cascade_leaves(rng, sfreq, band):
+    from physioaffect.signal._cascade import CHUNK, advance_chunk, advance_tables
+
+    sos = sps.butter(4, band, btype="band", fs=sfreq, output="sos")
+    groups = plan_groups(sos, unit=True)
+    K, T = advance_tables(groups, CHUNK)
+    x = rng.standard_normal((LANES, CHUNK))
+    zi = sps.sosfilt_zi(sos)[:, :, None] * rng.standard_normal(LANES)[None, None, :]
+    start = state_to_rows(unit_delays(zi, sos), 4, 1)
+    W_run = start.copy()
+    band_chunk(W_run, groups, _buffer(x), np.zeros(CHUNK * LANES), np.zeros(CHUNK * LANES), 0, CHUNK,
+               True, False)
+    W_adv = start[0].copy()
+    advance_chunk(W_adv, K, T, _buffer(x), CHUNK)
+    delays = slice(2 * LANES, None)
+    scale = np.abs(W_run[0, delays]).max()
+    np.testing.assert_allclose(W_adv[delays], W_run[0, delays], rtol=0, atol=1e-11 * scale)

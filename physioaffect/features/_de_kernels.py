@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._numba import jit
-from ..signal._cascade import CHUNK, LANES, band_chunk, load_block
+from ..signal._cascade import CHUNK, LANES, advance_chunk, band_chunk, load_block
 
 
 @jit
@@ -96,12 +96,14 @@ def _pieces(t0, cnt, pad, n, edges, sg, p_lo, p_hi, p_seg):
 
 
 @jit
-def de_zero_phase_task(x, c0, nl, groups, zi_rows, pad, b_lo, b_hi, edges, acc):
+def de_zero_phase_task(x, c0, nl, groups, zi_rows, adv_K, adv_T, pad, b_lo, b_hi, edges, acc):
     """Zero-phase band sums of rows ``c0 .. c0 + nl`` per segment ``[edges[s], edges[s + 1])``.
 
     ``edges`` runs from 0 to the number of samples. ``zi_rows`` (n_bands, n_groups, row):
     ``sosfilt_zi`` of each band laid out as delay rows (in the planned form's units), the same
-    value in every lane.
+    value in every lane. ``adv_K`` (n_bands, CHUNK, n_states) and ``adv_T`` (n_bands, n_states,
+    n_states), when ``adv_K`` has CHUNK rows, are the ``advance_tables`` over a chunk, with which
+    the forward pass moves the delays chunk to chunk without the recursion.
     """
     n = x.shape[1]
     n_ext = n + 2 * pad
@@ -123,6 +125,7 @@ def de_zero_phase_task(x, c0, nl, groups, zi_rows, pad, b_lo, b_hi, edges, acc):
 
     # Forward pass, delays only (the sums it accumulates are never read): delays start at zi
     # times the first extended sample of each lane; each chunk's starting delays are saved.
+    advance = adv_K.shape[1] == CHUNK
     load_block(x, c0, nl, 0, 1, pad, xin)
     for b in range(b_lo, b_hi):
         for g in range(n_groups):
@@ -136,6 +139,8 @@ def de_zero_phase_task(x, c0, nl, groups, zi_rows, pad, b_lo, b_hi, edges, acc):
             saved[c, b] = fwd[b]
             if c == n_chunks - 1:
                 band_chunk(fwd[b], groups[b], xin, tmp, final[b], 0, cnt, True, False)
+            elif advance:
+                advance_chunk(fwd[b, 0], adv_K[b], adv_T[b], xin, cnt)
             else:
                 band_chunk(fwd[b], groups[b], xin, tmp, tmp, 0, cnt, False, False)
 

@@ -140,7 +140,8 @@ def _design(bands, design_sfreq, order):
 def _kernel_plan_cached(band_items, design_sfreq, order):
     from scipy import signal as sps
 
-    from ..signal._cascade import LANES, is_unit, plan_gain, plan_groups, state_to_rows, unit_delays
+    from ..signal._cascade import (CHUNK, LANES, advance_tables, is_unit, plan_gain, plan_groups,
+                                   state_to_rows, unit_delays)
     from ..signal.filters import default_padlen
 
     sos = _design_cached(band_items, design_sfreq, order)
@@ -152,9 +153,17 @@ def _kernel_plan_cached(band_items, design_sfreq, order):
     zi = [np.repeat(sps.sosfilt_zi(s)[:, :, None], LANES, axis=2) for s in sos]
     zi_rows = np.stack([state_to_rows(unit_delays(z, s) if is_unit(s) else z, group, n_grp)
                         for z, s in zip(zi, sos, strict=True)])
-    for a in (groups, zi_rows, gains):
+    # the zero-phase forward pass moves one-group unit-form delays chunk to chunk by tables
+    if groups.shape[1] == 1 and all(is_unit(s) for s in sos):
+        tables = [advance_tables(g, CHUNK) for g in groups]
+        adv_K = np.stack([k for k, _ in tables])
+        adv_T = np.stack([t for _, t in tables])
+    else:
+        adv_K = np.zeros((len(sos), 1, 2 * group))
+        adv_T = np.zeros((len(sos), 2 * group, 2 * group))
+    for a in (groups, zi_rows, gains, adv_K, adv_T):
         a.flags.writeable = False
-    return groups, zi_rows, default_padlen(sos[0]), gains
+    return groups, zi_rows, default_padlen(sos[0]), gains, (adv_K, adv_T)
 
 
 
@@ -169,7 +178,7 @@ def _window_variances_fused(x2d, plan, starts, length, zero_phase, per_window, n
     from . import _de_kernels as k
 
     n_rows, n_times = x2d.shape
-    groups, zi_rows, pad, gains = plan
+    groups, zi_rows, pad, gains, (adv_K, adv_T) = plan
     n_bands = groups.shape[0]
     n_split = _band_groups(n_rows, n_bands, n_jobs)
     blocks = [(c0, min(LANES, n_rows - c0)) for c0 in range(0, n_rows, LANES)]
@@ -191,7 +200,7 @@ def _window_variances_fused(x2d, plan, starts, length, zero_phase, per_window, n
         acc = np.zeros((n_seg, 2, n_rows, n_bands))
         if zero_phase:
             run_tasks(k.de_zero_phase_task,
-                      [(x2d, c0, nl, groups, zi_rows, pad, lo, hi, edges, acc)
+                      [(x2d, c0, nl, groups, zi_rows, adv_K, adv_T, pad, lo, hi, edges, acc)
                        for c0, nl in blocks for lo, hi in splits], n_jobs)
         else:
             stop = int(ends.max())

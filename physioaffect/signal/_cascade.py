@@ -110,6 +110,42 @@ def unit_delays(z: np.ndarray, sos: np.ndarray) -> np.ndarray:
     return out
 
 
+def advance_tables(groups: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(K, T)`` that advance the delays of a one-group unit-form cascade over ``n`` samples.
+
+    ``groups`` is ``plan_groups(sos, unit=True)`` with one group of G sections; with ``s`` the 2G
+    delays before (``z0, z1`` of each section, here ``w(i-1), w(i-2)``) and ``x`` the samples, the
+    delays after are ``T @ s + K.T @ x``: ``T`` (2G, 2G), ``K`` (n, 2G). Found by running the
+    cascade from each unit delay and from a unit sample.
+    """
+    if groups.shape[0] != 1 or groups[0, 0, 3] != UNIT:
+        raise ValueError("advance tables need a one-group unit-form plan")
+    c = groups[0]
+    n_sec = c.shape[0]
+    n_states = 2 * n_sec
+    # columns: the n_states unit delays (zero input), then a unit sample at time 0
+    w = np.zeros((n_sec, 2, n_states + 1))
+    for m in range(n_states):
+        w[m // 2, m % 2, m] = 1.0
+    after = np.empty((n + 1, n_states, n_states + 1))  # delays after t samples
+    after[0] = w.reshape(n_states, -1)
+    for t in range(n):
+        v = np.zeros(n_states + 1)
+        if t == 0:
+            v[n_states] = 1.0
+        for sec in range(n_sec):
+            b1, a1, a2 = c[sec, 1], c[sec, 4], c[sec, 5]
+            w1, w2 = w[sec, 0].copy(), w[sec, 1].copy()
+            wn = v - a1 * w1 - a2 * w2
+            v = wn + b1 * w1 + w2
+            w[sec, 0], w[sec, 1] = wn, w1
+        after[t + 1] = w.reshape(n_states, -1)
+    T = np.ascontiguousarray(after[n, :, :n_states])
+    # a unit sample at j leaves, n samples on, the delays the one at 0 leaves after n - j
+    K = np.ascontiguousarray(after[n - np.arange(n), :, n_states])
+    return K, T
+
+
 def state_to_rows(z: np.ndarray, group: int, n_groups: int) -> np.ndarray:
     """Delays (n_sections, 2, n_lanes<=LANES) -> W rows (n_groups, row_size) (sums zero)."""
     rows = np.zeros((n_groups, row_size(group)))
@@ -123,6 +159,8 @@ def state_to_rows(z: np.ndarray, group: int, n_groups: int) -> np.ndarray:
 
 
 _VW = _simd.VW
+advance8 = _simd.state_advance_kernel(8)
+advance10 = _simd.state_advance_kernel(10)
 _k4_raw_sum = _simd.cascade_kernel(4, False, False)
 _k4_raw_store = _simd.cascade_kernel(4, True, False)
 _k4_unit_sum = _simd.cascade_kernel(4, False, True)
@@ -177,6 +215,17 @@ def band_chunk(W, groups, src, tmp, dst, i0, i1, store, reverse=False):
         keep = store or not last
         _run_group(W[g], groups[g], cur, out, i0, i1, keep, reverse)
         cur = tmp
+
+
+@jit
+def advance_chunk(W, K, T, src, cnt):
+    """Advance one-group delay row ``W`` over ``cnt`` transposed samples of ``src`` by the tables of
+    :func:`advance_tables` (``cnt`` must be the ``n`` they were made for); sums untouched."""
+    for k in range(0, LANES, _VW):
+        if K.shape[1] == 10:
+            advance10(W, K, T, src, cnt, k)
+        else:
+            advance8(W, K, T, src, cnt, k)
 
 
 @jit

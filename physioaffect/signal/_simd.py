@@ -277,3 +277,66 @@ def transpose_rows(typingctx, x, c0, t0, cnt, buf):
         return done
 
     return sig, codegen
+
+
+def state_advance_kernel(n_states: int):
+    """Intrinsic ``f(W, K, T, src, cnt, k)``: advance the delays of lanes ``k .. k + 3`` over samples
+    ``0 .. cnt - 1`` of ``src`` without running the recursion, as a linear map.
+
+    A cascade's delays after ``cnt`` samples are ``T s + sum_j K[j] x_j``, where ``s`` holds the
+    delays before, ``T`` (n_states, n_states) is the zero-input map over ``cnt`` samples and
+    ``K[j]`` (``K`` (cnt, n_states)) the delays that a unit sample at ``j`` leaves at the end. The
+    sum is ``n_states`` independent multiply-add chains, free of the recursion's latency. ``W`` is
+    the delay row of the group (delay ``m`` = ``z0/z1`` of section ``m // 2``, as in ``_cascade``).
+    """
+
+    @intrinsic
+    def _advance(typingctx, W, K, T, src, cnt, k):
+        sig = types.void(W, K, T, src, cnt, k)
+
+        def codegen(context, builder, signature, args):
+            Wv, Kv, Tv, sv, cntv, kv = args
+            tys = signature.args
+            wp = context.make_array(tys[0])(context, builder, Wv).data
+            kp = context.make_array(tys[1])(context, builder, Kv).data
+            tp = context.make_array(tys[2])(context, builder, Tv).data
+            sp = context.make_array(tys[3])(context, builder, sv).data
+            vptr = _vec.as_pointer()
+
+            def const(x):
+                return ir.Constant(_i64, x)
+
+            def vload(p, idx):
+                return builder.load(builder.bitcast(builder.gep(p, [idx]), vptr), align=8)
+
+            def slot_of(m):
+                s, q = divmod(m, 2)
+                return builder.add(kv, const(2 * _LANES + 2 * _LANES * s + _LANES * q))
+
+            acc = []
+            for _ in range(n_states):
+                a = cgutils.alloca_once(builder, _vec)
+                builder.store(ir.Constant(_vec, [0.0] * VW), a)
+                acc.append(a)
+
+            def body(j):
+                x = vload(sp, builder.add(builder.mul(j, const(_LANES)), kv))
+                row = builder.mul(j, const(n_states))
+                for m in range(n_states):
+                    kjm = builder.load(builder.gep(kp, [builder.add(row, const(m))]))
+                    builder.store(_fma(builder, _splat(builder, kjm), x, builder.load(acc[m])),
+                                  acc[m])
+
+            _loop(builder, cntv, body)
+            old = [vload(wp, slot_of(m)) for m in range(n_states)]
+            for m in range(n_states):
+                v = builder.load(acc[m])
+                for q in range(n_states):
+                    tmq = builder.load(builder.gep(tp, [const(m * n_states + q)]))
+                    v = _fma(builder, _splat(builder, tmq), old[q], v)
+                builder.store(v, builder.bitcast(builder.gep(wp, [slot_of(m)]), vptr), align=8)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return _advance
