@@ -26,7 +26,7 @@ class InputInfo:
 
 def unwrap(data, sfreq, *, name: str = "data", dims: tuple[str, str] | None = None,
            sfreq_must_match: bool = False, keep_coords: bool = False,
-           name_channels: bool = False, real_dtype: bool = False):
+           name_channels: bool = False, real_dtype: bool = False, allow_nonfinite: bool = False):
     """Split ``data`` into a float64 array and the labels needed to rebuild an xarray.
 
     ``sfreq`` may be None when ``data`` is a DataArray carrying ``attrs["sfreq"]`` (or a scalar
@@ -39,7 +39,8 @@ def unwrap(data, sfreq, *, name: str = "data", dims: tuple[str, str] | None = No
     - ``sfreq_must_match``: raise when ``sfreq`` is given and differs from the DataArray's;
     - ``keep_coords``: carry scalar coords and coords over the channel dim to the output;
     - ``name_channels``: a NaN or inf error names the channel at fault (label and index);
-    - ``real_dtype``: reject data that is not of an integer or floating dtype.
+    - ``real_dtype``: reject data that is not of an integer or floating dtype;
+    - ``allow_nonfinite``: leave NaN and inf samples to the caller (which must then check them).
     """
     xr = sys.modules.get("xarray")  # a DataArray implies xarray is imported; never import it here
     if xr is not None and isinstance(data, xr.DataArray):
@@ -84,6 +85,7 @@ def unwrap(data, sfreq, *, name: str = "data", dims: tuple[str, str] | None = No
         values = data
     sfreq = check_sfreq(sfreq)
     values = check_signal(values, name=name, min_ndim=2, real_dtype=real_dtype,
+                          allow_nonfinite=allow_nonfinite,
                           channel_names=(info.channel_names or ()) if name_channels else None)
     return values, sfreq, info
 

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .._validation import check_choice
+from .._validation import check_choice, check_signal
 from ..errors import InvalidParameterError, InvalidSignalError
 from ._labelled import unwrap, wrap
 from ._windows import resolve_windows
@@ -345,8 +345,12 @@ def differential_entropy(data, sfreq=None, *, bands=None, window=None, step=None
     >>> differential_entropy(x, sfreq=128.0, window=1.0).shape
     (10, 14, 5)
     """
-    values, sfreq, info = unwrap(data, sfreq)
     check_choice(backend, ("numba", "scipy"), "backend")
+    # The fused zero-phase kernels read every sample, and a NaN or inf anywhere makes that row's
+    # results non-finite: the samples are checked only then, which saves a pass over the data.
+    deferred = (backend == "numba" and preset is None and zero_phase in (True, _UNSET)
+                and per_window in (False, _UNSET))
+    values, sfreq, info = unwrap(data, sfreq, allow_nonfinite=deferred)
     settings = {"zero_phase": True, "log_base": "e", "order": 4, "per_window": False,
                 "design_sfreq": None}
     window_samples = step_samples = None
@@ -395,6 +399,8 @@ def differential_entropy(data, sfreq=None, *, bands=None, window=None, step=None
         plan = _kernel_plan_cached(tuple(bands.items()), float(dsf), int(settings["order"]))
         var = _window_variances_fused(x2d, plan, starts, length, zero_phase, per_window,
                                       resolve_n_jobs(n_jobs))
+        if deferred and not np.isfinite(var).all():
+            check_signal(values, name="data")  # raises, naming the first bad sample
     else:
         var = _window_variances_scipy(x2d, sos, starts, length, zero_phase, per_window)
     with np.errstate(divide="ignore"):
