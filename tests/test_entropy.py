@@ -202,6 +202,20 @@ def test_bad_signals(rng):
         differential_entropy(x, SFREQ, window=1.0)
     with pytest.raises(InvalidSignalError, match="dimensions"):
         differential_entropy(np.ones(640), SFREQ)
+
+
+@pytest.mark.parametrize("where", [0, 300, 639])
+@pytest.mark.parametrize("kwargs", [
+    {}, {"window": 1.0}, {"zero_phase": False}, {"zero_phase": False, "window": 2.0, "step": 1.5},
+    {"preset": "torcheeg", "window": 1.0}, {"backend": "scipy", "window": 1.0},
+])
+def test_any_bad_sample_is_named_whichever_route(rng, where, kwargs):
+    # the fused routes check samples after filtering; a bad sample anywhere, including after the
+    # last window (640 samples, windows of 2 s every 1.5 s end at 512), is still named
+    x = rng.standard_normal((3, 640))
+    x[1, where] = np.inf if where == 300 else np.nan
+    with pytest.raises(InvalidSignalError, match=rf"first at index \[1, {where}\]"):
+        differential_entropy(x, SFREQ, **kwargs)
     with pytest.raises(InvalidSignalError, match="needs more than 27"):
         differential_entropy(np.ones((2, 20)), SFREQ)
     with pytest.raises(InvalidSignalError, match="baseline"):

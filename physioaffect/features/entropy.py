@@ -346,10 +346,11 @@ def differential_entropy(data, sfreq=None, *, bands=None, window=None, step=None
     (10, 14, 5)
     """
     check_choice(backend, ("numba", "scipy"), "backend")
-    # The fused zero-phase kernels read every sample, and a NaN or inf anywhere makes that row's
-    # results non-finite: the samples are checked only then, which saves a pass over the data.
-    deferred = (backend == "numba" and preset is None and zero_phase in (True, _UNSET)
-                and per_window in (False, _UNSET))
+    # The fused kernels of continuous filtering carry a NaN or inf sample into every later result
+    # of its row (zero-phase: every result): the samples they read are checked only when a result
+    # is non-finite, which saves a pass over the data; samples after the last window, which causal
+    # filtering does not read, are checked apart.
+    deferred = backend == "numba" and preset is None and per_window in (False, _UNSET)
     values, sfreq, info = unwrap(data, sfreq, allow_nonfinite=deferred)
     settings = {"zero_phase": True, "log_base": "e", "order": 4, "per_window": False,
                 "design_sfreq": None}
@@ -401,6 +402,8 @@ def differential_entropy(data, sfreq=None, *, bands=None, window=None, step=None
                                       resolve_n_jobs(n_jobs))
         if deferred and not np.isfinite(var).all():
             check_signal(values, name="data")  # raises, naming the first bad sample
+        if deferred and not zero_phase and int((starts + length).max()) < n_times:
+            check_signal(values, name="data")  # the tail no kernel read (whole array: true indices)
     else:
         var = _window_variances_scipy(x2d, sos, starts, length, zero_phase, per_window)
     with np.errstate(divide="ignore"):
