@@ -243,3 +243,15 @@ def test_short_epochs_match_scipy(rng, n_times):
         ref = differential_entropy(x, SFREQ, zero_phase=zero_phase, backend="scipy")
         assert np.abs(got - ref).max() < 1e-10
     assert de.shape == (5, 3, 5)
+
+
+@pytest.mark.parametrize("n_channels", [1, 5, 14, 21])
+@pytest.mark.parametrize("zero_phase", [True, False])
+def test_fused_matches_scipy_for_partial_channel_blocks(rng, n_channels, zero_phase):
+    # blocks of 16 channels, loaded 4 rows at a time: partial blocks and sample counts that are
+    # not multiples of 4 take the remainder paths
+    x = rng.standard_normal((n_channels, 643))
+    kw = dict(window=1.0, step=0.37, zero_phase=zero_phase)
+    fused = differential_entropy(x, SFREQ, **kw)
+    ref = differential_entropy(x, SFREQ, backend="scipy", **kw)
+    np.testing.assert_allclose(fused, ref, rtol=0, atol=1e-9)

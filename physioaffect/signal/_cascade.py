@@ -241,12 +241,12 @@ def load_block(x, c0, nl, t0, cnt, pad, buf):
             buf[i] = 0.0
     lo = t0 - pad
     if lo >= 0 and lo + cnt <= n:
-        done = 0
-        if nl == LANES:
-            done = _simd.transpose_rows(x, c0, lo, cnt, buf)
+        # rows in whole groups of 4 by register transposes (all but the last cnt % 4 samples)
+        rows_done = _simd.transpose_rows(x, c0, nl, lo, cnt, buf)
+        head = cnt - cnt % 4 if rows_done > 0 else 0
         for lane in range(nl):
             row = x[c0 + lane]
-            for i in range(done, cnt):
+            for i in range(head if lane < rows_done else 0, cnt):
                 buf[i * LANES + lane] = row[lo + i]
         return
     for lane in range(nl):

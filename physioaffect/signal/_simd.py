@@ -230,34 +230,38 @@ def cascade_kernel(n_sections: int, store: bool, unit: bool):
 
 
 @intrinsic
-def transpose_rows(typingctx, x, c0, t0, cnt, buf):
-    """``buf[i * 16 + lane] = x[c0 + lane, t0 + i]`` for 16 rows and ``i < cnt - cnt % 4``, by 4 x 4
-    register transposes (4 loads, 8 shuffles and 4 stores per 16 samples); returns the number of
-    samples done. ``x`` must be C-contiguous; for other layouts nothing is done and 0 returned.
+def transpose_rows(typingctx, x, c0, n_rows, t0, cnt, buf):
+    """``buf[i * 16 + lane] = x[c0 + lane, t0 + i]`` for the rows of the complete groups of 4 among
+    ``n_rows`` and ``i < cnt - cnt % 4``, by 4 x 4 register transposes (4 loads, 8 shuffles and 4
+    stores per 16 samples); returns the number of rows done (a multiple of 4). ``x`` must be
+    C-contiguous; for other layouts nothing is done and 0 returned.
     """
-    sig = types.int64(x, c0, t0, cnt, buf)
+    sig = types.int64(x, c0, n_rows, t0, cnt, buf)
     contiguous = isinstance(x, types.Array) and x.layout == "C" and x.ndim == 2
 
     def codegen(context, builder, signature, args):
-        xv, c0v, t0v, cntv, bv = args
+        xv, c0v, nrv, t0v, cntv, bv = args
         if not contiguous:
             return ir.Constant(_i64, 0)
         xa = context.make_array(signature.args[0])(context, builder, xv)
         xp = xa.data
         n_cols = cgutils.unpack_tuple(builder, xa.shape, 2)[1]
-        bp = context.make_array(signature.args[4])(context, builder, bv).data
+        bp = context.make_array(signature.args[5])(context, builder, bv).data
         vptr = _vec.as_pointer()
         done = builder.and_(cntv, ir.Constant(_i64, -4))
+        n_groups = builder.sdiv(nrv, ir.Constant(_i64, VW))
 
         def mask(*ix):
             return ir.Constant(ir.VectorType(_i32, VW), list(ix))
 
-        with cgutils.for_range_slice(builder, ir.Constant(_i64, 0), done, ir.Constant(_i64, 4)) \
-                as (i, _):
-            for g in range(_LANES // VW):
+        with cgutils.for_range(builder, n_groups) as g_loop:
+            g = g_loop.index
+            with cgutils.for_range_slice(builder, ir.Constant(_i64, 0), done,
+                                         ir.Constant(_i64, 4)) as (i, _):
                 rows = []
                 for r in range(VW):
-                    row = builder.add(c0v, ir.Constant(_i64, VW * g + r))
+                    row = builder.add(c0v, builder.add(builder.mul(g, ir.Constant(_i64, VW)),
+                                                       ir.Constant(_i64, r)))
                     off = builder.add(builder.mul(row, n_cols), builder.add(t0v, i))
                     p = builder.bitcast(builder.gep(xp, [off]), vptr)
                     rows.append(builder.load(p, align=8))
@@ -269,12 +273,15 @@ def transpose_rows(typingctx, x, c0, t0, cnt, buf):
                         builder.shuffle_vector(hi01, hi23, mask(0, 1, 4, 5)),
                         builder.shuffle_vector(lo01, lo23, mask(2, 3, 6, 7)),
                         builder.shuffle_vector(hi01, hi23, mask(2, 3, 6, 7)))
+                lane0 = builder.mul(g, ir.Constant(_i64, VW))
                 for s_, o in enumerate(outs):
                     idx = builder.add(builder.mul(builder.add(i, ir.Constant(_i64, s_)),
-                                                  ir.Constant(_i64, _LANES)),
-                                      ir.Constant(_i64, VW * g))
+                                                  ir.Constant(_i64, _LANES)), lane0)
                     builder.store(o, builder.bitcast(builder.gep(bp, [idx]), vptr), align=8)
-        return done
+        # samples past the last multiple of 4 are left to the caller, for every row
+        return builder.select(builder.icmp_signed(">", done, ir.Constant(_i64, 0)),
+                              builder.mul(n_groups, ir.Constant(_i64, VW)),
+                              ir.Constant(_i64, 0))
 
     return sig, codegen
 
