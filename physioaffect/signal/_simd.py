@@ -80,7 +80,7 @@ def _loop(builder, count, body):
     builder.position_at_end(bend)
 
 
-def cascade_kernel(n_sections: int, store: bool, unit: bool):
+def cascade_kernel(n_sections: int, store: bool, unit: bool, pipelined: bool = True):
     """Intrinsic ``f(W, c, src, dst, i0, i1, k, reverse)``: ``n_sections`` sections on lanes
     ``k .. k + 3`` of samples ``i0 .. i1 - 1``, taken in reverse order when ``reverse`` is true (the
     backward pass of forward-backward filtering, with no reversed copy of the input).
@@ -90,11 +90,13 @@ def cascade_kernel(n_sections: int, store: bool, unit: bool):
     the output goes to ``dst`` (at each sample's own place); otherwise its sum and sum of squares
     are added to ``W``.
 
-    Sections are software-pipelined: in one step, section ``s`` filters sample ``j - s`` (its
-    input is section ``s - 1``'s output of the step before, held in a register), so the sections of
-    a step are independent and each step waits only on the sections' own recursions. A prologue
-    and an epilogue of ``n_sections - 1`` steps fill and drain the pipeline; runs shorter than that
-    go through the sections one sample at a time.
+    With ``pipelined``, sections are software-pipelined: in one step, section ``s`` filters sample
+    ``j - s`` (its input is section ``s - 1``'s output of the step before, held in a register), so
+    the sections of a step are independent and each step waits only on the sections' own
+    recursions. A prologue and an epilogue of ``n_sections - 1`` steps fill and drain the pipeline;
+    runs shorter than that go through the sections one sample at a time, as every run does
+    without ``pipelined``. Which is faster depends on the form, since registers run short: measured
+    kernel by kernel, the transposed (raw) form gains from the pipeline and direct form II loses.
     """
     depth = n_sections - 1
 
@@ -194,26 +196,32 @@ def cascade_kernel(n_sections: int, store: bool, unit: bool):
             def pos_of(j):
                 return builder.add(pos0, builder.mul(j, step_))
 
-            with builder.if_else(builder.icmp_signed(">", count, const(depth))) as (long_, short):
-                with long_:
-                    for p in range(depth):  # prologue: fill the pipeline
-                        step(range(p + 1), pos_of(const(p)))
+            def plain(n):
+                pos = pos_of(n)
+                v = vload(sp, pos)
+                for s in range(n_sections):
+                    v = section(s, v)
+                emit(v, pos)
 
-                    def main(n):
-                        step(range(n_sections), pos_of(builder.add(n, const(depth))))
+            def pipeline():
+                for p in range(depth):  # prologue: fill the pipeline
+                    step(range(p + 1), pos_of(const(p)))
 
-                    _loop(builder, builder.sub(count, const(depth)), main)
-                    for e in range(1, depth + 1):  # epilogue: drain it
-                        step(range(e, n_sections), pos_of(builder.add(count, const(e - 1))))
-                with short:
-                    def plain(n):
-                        pos = pos_of(n)
-                        v = vload(sp, pos)
-                        for s in range(n_sections):
-                            v = section(s, v)
-                        emit(v, pos)
+                def main(n):
+                    step(range(n_sections), pos_of(builder.add(n, const(depth))))
 
-                    _loop(builder, count, plain)
+                _loop(builder, builder.sub(count, const(depth)), main)
+                for e in range(1, depth + 1):  # epilogue: drain it
+                    step(range(e, n_sections), pos_of(builder.add(count, const(e - 1))))
+
+            if pipelined:
+                with builder.if_else(builder.icmp_signed(">", count, const(depth))) as (long_, short):
+                    with long_:
+                        pipeline()
+                    with short:
+                        _loop(builder, count, plain)
+            else:
+                _loop(builder, count, plain)
 
             for s in range(n_sections):
                 o = 2 * _LANES + 2 * _LANES * s
