@@ -158,14 +158,15 @@ def state_to_rows(z: np.ndarray, group: int, n_groups: int) -> np.ndarray:
     return rows
 
 
+# pipelined or not, as measured kernel by kernel (summing and direct form II: not)
 _VW = _simd.VW
 advance8 = _simd.state_advance_kernel(8)
 advance10 = _simd.state_advance_kernel(10)
-_k4_raw_sum = _simd.cascade_kernel(4, False, False)
+_k4_raw_sum = _simd.cascade_kernel(4, False, False, pipelined=False)
 _k4_raw_store = _simd.cascade_kernel(4, True, False)
 _k4_unit_sum = _simd.cascade_kernel(4, False, True, pipelined=False)
 _k4_unit_store = _simd.cascade_kernel(4, True, True, pipelined=False)
-_k5_raw_sum = _simd.cascade_kernel(5, False, False)
+_k5_raw_sum = _simd.cascade_kernel(5, False, False, pipelined=False)
 _k5_raw_store = _simd.cascade_kernel(5, True, False)
 _k5_unit_sum = _simd.cascade_kernel(5, False, True, pipelined=False)
 _k5_unit_store = _simd.cascade_kernel(5, True, True, pipelined=False)

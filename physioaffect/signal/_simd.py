@@ -95,8 +95,8 @@ def cascade_kernel(n_sections: int, store: bool, unit: bool, pipelined: bool = T
     the sections of a step are independent and each step waits only on the sections' own
     recursions. A prologue and an epilogue of ``n_sections - 1`` steps fill and drain the pipeline;
     runs shorter than that go through the sections one sample at a time, as every run does
-    without ``pipelined``. Which is faster depends on the form, since registers run short: measured
-    kernel by kernel, the transposed (raw) form gains from the pipeline and direct form II loses.
+    without ``pipelined``. Which is faster depends on the kernel, since registers run short:
+    measured kernel by kernel, only the storing transposed (raw) form gains from the pipeline.
     """
     depth = n_sections - 1
 
