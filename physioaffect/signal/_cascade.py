@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._numba import jit
+from .._numba import jit, numba
 from . import _simd
 
 LANES = 16
@@ -115,35 +115,36 @@ def advance_tables(groups: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
 
     ``groups`` is ``plan_groups(sos, unit=True)`` with one group of G sections; with ``s`` the 2G
     delays before (``z0, z1`` of each section, here ``w(i-1), w(i-2)``) and ``x`` the samples, the
-    delays after are ``T @ s + K.T @ x``: ``T`` (2G, 2G), ``K`` (n, 2G). Found by running the
-    cascade from each unit delay and from a unit sample.
+    delays after are ``T @ s + K.T @ x``: ``T`` (2G, 2G), ``K`` (n, 2G). One step of the cascade,
+    run from each unit delay and from a unit sample, gives the state-space pair ``(A, B)``; then
+    ``T = A^n`` and ``K[j] = A^(n-1-j) B``.
     """
     if groups.shape[0] != 1 or groups[0, 0, 3] != UNIT:
         raise ValueError("advance tables need a one-group unit-form plan")
     c = groups[0]
     n_sec = c.shape[0]
     n_states = 2 * n_sec
-    # columns: the n_states unit delays (zero input), then a unit sample at time 0
+    # columns: the unit delays with no input, then a unit sample from rest
     w = np.zeros((n_sec, 2, n_states + 1))
     for m in range(n_states):
         w[m // 2, m % 2, m] = 1.0
-    after = np.empty((n + 1, n_states, n_states + 1))  # delays after t samples
-    after[0] = w.reshape(n_states, -1)
-    for t in range(n):
-        v = np.zeros(n_states + 1)
-        if t == 0:
-            v[n_states] = 1.0
-        for sec in range(n_sec):
-            b1, a1, a2 = c[sec, 1], c[sec, 4], c[sec, 5]
-            w1, w2 = w[sec, 0].copy(), w[sec, 1].copy()
-            wn = v - a1 * w1 - a2 * w2
-            v = wn + b1 * w1 + w2
-            w[sec, 0], w[sec, 1] = wn, w1
-        after[t + 1] = w.reshape(n_states, -1)
-    T = np.ascontiguousarray(after[n, :, :n_states])
-    # a unit sample at j leaves, n samples on, the delays the one at 0 leaves after n - j
-    K = np.ascontiguousarray(after[n - np.arange(n), :, n_states])
-    return K, T
+    v = np.zeros(n_states + 1)
+    v[n_states] = 1.0
+    for sec in range(n_sec):
+        b1, a1, a2 = c[sec, 1], c[sec, 4], c[sec, 5]
+        w1, w2 = w[sec, 0].copy(), w[sec, 1].copy()
+        wn = v - a1 * w1 - a2 * w2
+        v = wn + b1 * w1 + w2
+        w[sec, 0], w[sec, 1] = wn, w1
+    step = w.reshape(n_states, n_states + 1)
+    A, B = step[:, :n_states], step[:, n_states]
+    K = np.empty((n, n_states))
+    r = B.copy()
+    for m in range(n):  # r = A^m B, the delays m samples after a unit sample
+        K[n - 1 - m] = r
+        r = A @ r
+    T = np.linalg.matrix_power(A, n)
+    return np.ascontiguousarray(K), np.ascontiguousarray(T)
 
 
 def state_to_rows(z: np.ndarray, group: int, n_groups: int) -> np.ndarray:
@@ -172,8 +173,21 @@ _k5_unit_sum = _simd.cascade_kernel(5, False, True, pipelined=False)
 _k5_unit_store = _simd.cascade_kernel(5, True, True, pipelined=False)
 
 
-@jit
+# Explicit signatures for the kernels that hold the vector code: callers pass constants (0,
+# True, ...), and without them Numba compiles a specialisation per combination of literal
+# arguments, each with every vector variant inside (seconds apiece on a cold cache).
+_f8 = numba.float64
+_vec_rw = numba.types.Array(_f8, 1, "C")
+_vec_ro = numba.types.Array(_f8, 1, "C", readonly=True)
+_mat_rw = numba.types.Array(_f8, 2, "C")
+_mat_ro = numba.types.Array(_f8, 2, "C", readonly=True)
+_cube_ro = numba.types.Array(_f8, 3, "C", readonly=True)
+_i8, _b1 = numba.int64, numba.boolean
+
+
+@jit(numba.void(_vec_rw, _mat_ro, _vec_ro, _vec_rw, _i8, _i8, _b1, _b1))
 def _run_group(W, c, src, dst, i0, i1, store, reverse):
+    _simd.keep_out_of_line()
     unit = c[0, 3] == UNIT
     if c.shape[0] == 5:
         for k in range(0, LANES, _VW):
@@ -199,8 +213,8 @@ def _run_group(W, c, src, dst, i0, i1, store, reverse):
                 _k4_raw_sum(W, c, src, dst, i0, i1, k, reverse)
 
 
-@jit
-def band_chunk(W, groups, src, tmp, dst, i0, i1, store, reverse=False):
+@jit(numba.void(_mat_rw, _cube_ro, _vec_ro, _vec_rw, _vec_rw, _i8, _i8, _b1, _b1))
+def band_chunk(W, groups, src, tmp, dst, i0, i1, store, reverse):
     """Run one band's cascade over transposed samples ``i0 .. i1`` of ``src``.
 
     ``W`` holds one row per group; ``groups`` is (n_groups, G, 6) from :func:`plan_groups`. With
@@ -218,10 +232,11 @@ def band_chunk(W, groups, src, tmp, dst, i0, i1, store, reverse=False):
         cur = tmp
 
 
-@jit
+@jit(numba.void(_vec_rw, _mat_ro, _mat_ro, _vec_ro, _i8))
 def advance_chunk(W, K, T, src, cnt):
     """Advance one-group delay row ``W`` over ``cnt`` transposed samples of ``src`` by the tables of
     :func:`advance_tables` (``cnt`` must be the ``n`` they were made for); sums untouched."""
+    _simd.keep_out_of_line()
     for k in range(0, LANES, _VW):
         if K.shape[1] == 10:
             advance10(W, K, T, src, cnt, k)

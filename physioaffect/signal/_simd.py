@@ -61,6 +61,19 @@ def _no_unroll(module):
     return loop_id
 
 
+@intrinsic
+def keep_out_of_line(typingctx):
+    """Mark the calling kernel ``noinline``: LLVM would otherwise paste a kernel full of vector
+    variants into each of its callers' call sites, multiplying their compile time."""
+    sig = types.void()
+
+    def codegen(context, builder, signature, args):
+        builder.function.attributes.add("noinline")
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
 def _loop(builder, count, body):
     """Emit ``for n in range(count): body(n)`` with unrolling disabled."""
     counter = cgutils.alloca_once(builder, _i64)
