@@ -5,7 +5,16 @@ import pytest
 from scipy import signal as sps
 
 from physioaffect.signal._cascade import (
-    LANES, band_chunk, is_unit, plan_gain, plan_groups, row_size, state_to_rows, unit_delays)
+    LANES,
+    band_chunk,
+    is_unit,
+    plan_gain,
+    plan_groups,
+    row_size,
+    state_to_rows,
+    unit_delays,
+    unit_order,
+)
 
 N = 300
 
@@ -13,7 +22,8 @@ N = 300
 def _designs():
     return {
         "bandpass4": sps.butter(4, [8, 14], btype="band", fs=128, output="sos"),  # 4 sections
-        "bandpass5": sps.butter(5, [4, 8], btype="band", fs=128, output="sos"),  # one group of 5
+        # one group of 5, its b = [1, 0, -1] section moved last for the unit form
+        "bandpass5": unit_order(sps.butter(5, [4, 8], btype="band", fs=128, output="sos")),
         "bandpass8": sps.butter(8, [1, 4], btype="band", fs=200, output="sos"),  # two groups of 4
         "lowpass3": sps.butter(3, 20, fs=128, output="sos"),  # 2 sections, padded (raw form)
     }
@@ -74,7 +84,11 @@ def test_reverse_runs_filter_the_time_reversed_signal(rng, unit):
 
 def test_unit_form_applies_to_butterworth_and_not_elsewhere():
     d = _designs()
-    assert is_unit(d["bandpass4"]) and is_unit(d["bandpass8"])
+    assert is_unit(d["bandpass4"]) and is_unit(d["bandpass8"]) and is_unit(d["bandpass5"])
+    assert plan_groups(d["bandpass5"], unit=True)[0, 0, 3] == -1.0  # ends in [1, 0, -1]
+    odd = sps.butter(5, [4, 8], btype="band", fs=128, output="sos")
+    assert not is_unit(odd)  # scipy puts the [1, 0, -1] section in the middle
+    np.testing.assert_allclose(sps.sosfreqz(unit_order(odd))[1], sps.sosfreqz(odd)[1], atol=1e-12)
     assert not is_unit(d["lowpass3"])  # two sections would need identity padding
     assert plan_groups(d["lowpass3"], unit=True)[0, 0, 3] == 1.0  # raw form
     assert plan_gain(d["lowpass3"], unit=True) == 1.0
@@ -82,7 +96,7 @@ def test_unit_form_applies_to_butterworth_and_not_elsewhere():
     np.testing.assert_allclose(plan_gain(d["bandpass4"], unit=True), np.prod(d["bandpass4"][:, 0]))
 
 
-@pytest.mark.parametrize("name", ["bandpass4", "bandpass8"])
+@pytest.mark.parametrize("name", ["bandpass4", "bandpass5", "bandpass8"])
 def test_unit_delays_continue_scipy_state(rng, name):
     # scipy's delays (from sosfilt_zi, as the zero-phase pass seeds them) turned into the unit
     # form's give the same output
@@ -94,16 +108,17 @@ def test_unit_delays_continue_scipy_state(rng, name):
     np.testing.assert_allclose(got, ref, rtol=0, atol=1e-10 * np.abs(ref).max())
 
 
-@pytest.mark.parametrize("sfreq, band", [(128.0, (8, 14)), (200.0, (1, 4))])
-def test_advance_tables_give_the_delays_the_cascade_leaves(rng, sfreq, band):
+@pytest.mark.parametrize("sfreq, band, order", [(128.0, (8, 14), 4), (200.0, (1, 4), 4),
+                                               (128.0, (4, 8), 5)])
+def test_advance_tables_give_the_delays_the_cascade_leaves(rng, sfreq, band, order):
     from physioaffect.signal._cascade import CHUNK, advance_chunk, advance_tables
 
-    sos = sps.butter(4, band, btype="band", fs=sfreq, output="sos")
+    sos = unit_order(sps.butter(order, band, btype="band", fs=sfreq, output="sos"))
     groups = plan_groups(sos, unit=True)
     K, T = advance_tables(groups, CHUNK)
     x = rng.standard_normal((LANES, CHUNK))
     zi = sps.sosfilt_zi(sos)[:, :, None] * rng.standard_normal(LANES)[None, None, :]
-    start = state_to_rows(unit_delays(zi, sos), 4, 1)
+    start = state_to_rows(unit_delays(zi, sos), sos.shape[0], 1)
     W_run = start.copy()
     band_chunk(W_run, groups, _buffer(x), np.zeros(CHUNK * LANES), np.zeros(CHUNK * LANES), 0, CHUNK,
                True, False)

@@ -140,11 +140,22 @@ def _design(bands, design_sfreq, order):
 def _kernel_plan_cached(band_items, design_sfreq, order):
     from scipy import signal as sps
 
-    from ..signal._cascade import (CHUNK, LANES, advance_tables, is_unit, plan_gain, plan_groups,
-                                   state_to_rows, unit_delays)
+    from ..signal._cascade import (
+        CHUNK,
+        LANES,
+        advance_tables,
+        is_unit,
+        plan_gain,
+        plan_groups,
+        state_to_rows,
+        unit_delays,
+        unit_order,
+    )
     from ..signal.filters import default_padlen
 
-    sos = _design_cached(band_items, design_sfreq, order)
+    # sections in the order the unit form takes (a [1, 0, -1] section last): the same filters
+    sos = np.stack([unit_order(s) if is_unit(unit_order(s)) else s
+                    for s in _design_cached(band_items, design_sfreq, order)])
     groups = np.stack([plan_groups(s, unit=True) for s in sos])
     n_grp, group = groups.shape[1:3]
     # the kernels filter in the unit form where it applies: their output is the band's divided by

@@ -43,8 +43,9 @@ LANES = 16
 CHUNK = 512
 assert LANES == _simd._LANES and LANES % _simd.VW == 0
 
-# column 3 of a planned section (a0, which the kernels never read) marks the form
-RAW, UNIT = 1.0, 0.0
+# column 3 of a planned section (a0, which the kernels never read) marks the form: raw, unit,
+# or unit with a last section b = [1, 0, -1] (y = w - w2)
+RAW, UNIT, UNIT_ODD = 1.0, 0.0, -1.0
 
 
 def row_size(group: int) -> int:
@@ -55,11 +56,26 @@ def _group_size(n_sections: int) -> int:
     return 5 if n_sections == 5 else 4
 
 
+def _kinds(sos: np.ndarray) -> np.ndarray:
+    """Per section: 1 if ``b2 == b0 != 0``, -1 if ``b1 == 0`` and ``b2 == -b0 != 0``, else 0."""
+    b0, b1, b2 = sos[:, 0], sos[:, 1], sos[:, 2]
+    return np.where((b0 != 0) & (b2 == b0), 1, np.where((b0 != 0) & (b1 == 0) & (b2 == -b0), -1, 0))
+
+
+def unit_order(sos: np.ndarray) -> np.ndarray:
+    """``sos`` with its ``b = b0 [1, 0, -1]`` section (odd-order band-pass filters have one) moved
+    last, where the unit form takes it; the cascade's transfer function is unchanged."""
+    kinds = _kinds(sos)
+    return np.ascontiguousarray(np.concatenate([sos[kinds != -1], sos[kinds == -1]]))
+
+
 def is_unit(sos: np.ndarray) -> bool:
-    """Whether the unit form applies: every ``b2 == b0 != 0`` and no identity padding is needed."""
+    """Whether the unit form applies: every ``b2 == b0 != 0``, save at most one last section with
+    ``b = b0 [1, 0, -1]`` (see :func:`unit_order`), and no identity padding is needed."""
     n = sos.shape[0]
+    kinds = _kinds(sos)
     whole = n % _group_size(n) == 0
-    return bool(whole and np.all(sos[:, 0] != 0) and np.all(sos[:, 2] == sos[:, 0]))
+    return bool(whole and np.all(kinds[:-1] == 1) and kinds[-1] != 0)
 
 
 def plan_groups(sos: np.ndarray, unit: bool = False) -> np.ndarray:
@@ -77,6 +93,8 @@ def plan_groups(sos: np.ndarray, unit: bool = False) -> np.ndarray:
         out[:, :3] = sos[:, :3] / sos[:, :1]
         out[:, 4:] = sos[:, 4:]
         out[:, 3] = UNIT
+        if _kinds(sos)[-1] == -1:  # the last group ends in a [1, 0, -1] section
+            out[(n_groups - 1) * group:, 3] = UNIT_ODD
     else:
         out[:] = (1.0, 0.0, 0.0, RAW, 0.0, 0.0)
         out[:n] = sos
@@ -97,14 +115,14 @@ def unit_delays(z: np.ndarray, sos: np.ndarray) -> np.ndarray:
 
     Section ``s`` of the unit form sees the filter's signals divided by ``P_s``, the product of the
     ``b0`` up to it; its direct-form-II delays ``(w1, w2)`` give the transposed form's as
-    ``z0 = (b1 - a1) w1 + (1 - a2) w2`` and ``z1 = (1 - a2) w1 + (a1 - a2 b1) w2`` (``b1`` divided
-    by ``b0``), which is solved here.
+    ``z0 = (b1 - a1) w1 + (b2 - a2) w2`` and ``z1 = (b2 - a2) w1 + (a1 b2 - a2 b1) w2`` (``b1, b2``
+    divided by ``b0``), which is solved here.
     """
     out = np.empty_like(z, dtype=np.float64)
     scale = np.cumprod(sos[:, 0])
-    for s, (b0, b1, _, _, a1, a2) in enumerate(sos):
-        b1 = b1 / b0
-        m = np.array([[b1 - a1, 1.0 - a2], [1.0 - a2, a1 - a2 * b1]])
+    for s, (b0, b1, b2, _, a1, a2) in enumerate(sos):
+        b1, b2 = b1 / b0, b2 / b0  # b2 is 1, or -1 for a [1, 0, -1] section
+        m = np.array([[b1 - a1, b2 - a2], [b2 - a2, a1 * b2 - a2 * b1]])
         zn = np.asarray(z[s], dtype=np.float64) / scale[s]
         out[s] = np.linalg.solve(m, zn.reshape(2, -1)).reshape(zn.shape)
     return out
@@ -119,7 +137,7 @@ def advance_tables(groups: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     run from each unit delay and from a unit sample, gives the state-space pair ``(A, B)``; then
     ``T = A^n`` and ``K[j] = A^(n-1-j) B``.
     """
-    if groups.shape[0] != 1 or groups[0, 0, 3] != UNIT:
+    if groups.shape[0] != 1 or groups[0, 0, 3] == RAW:
         raise ValueError("advance tables need a one-group unit-form plan")
     c = groups[0]
     n_sec = c.shape[0]
@@ -131,10 +149,10 @@ def advance_tables(groups: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     v = np.zeros(n_states + 1)
     v[n_states] = 1.0
     for sec in range(n_sec):
-        b1, a1, a2 = c[sec, 1], c[sec, 4], c[sec, 5]
+        b1, b2, a1, a2 = c[sec, 1], c[sec, 2], c[sec, 4], c[sec, 5]
         w1, w2 = w[sec, 0].copy(), w[sec, 1].copy()
         wn = v - a1 * w1 - a2 * w2
-        v = wn + b1 * w1 + w2
+        v = wn + b1 * w1 + b2 * w2
         w[sec, 0], w[sec, 1] = wn, w1
     step = w.reshape(n_states, n_states + 1)
     A, B = step[:, :n_states], step[:, n_states]
@@ -171,6 +189,10 @@ _k5_raw_sum = _simd.cascade_kernel(5, False, False, pipelined=False)
 _k5_raw_store = _simd.cascade_kernel(5, True, False)
 _k5_unit_sum = _simd.cascade_kernel(5, False, True, pipelined=False)
 _k5_unit_store = _simd.cascade_kernel(5, True, True, pipelined=False)
+_k4_odd_sum = _simd.cascade_kernel(4, False, True, pipelined=False, odd_last=True)
+_k4_odd_store = _simd.cascade_kernel(4, True, True, pipelined=False, odd_last=True)
+_k5_odd_sum = _simd.cascade_kernel(5, False, True, pipelined=False, odd_last=True)
+_k5_odd_store = _simd.cascade_kernel(5, True, True, pipelined=False, odd_last=True)
 
 
 # Explicit signatures for the kernels that hold the vector code: callers pass constants (0,
@@ -188,29 +210,38 @@ _i8, _b1 = numba.int64, numba.boolean
 @jit(numba.void(_vec_rw, _mat_ro, _vec_ro, _vec_rw, _i8, _i8, _b1, _b1))
 def _run_group(W, c, src, dst, i0, i1, store, reverse):
     _simd.keep_out_of_line()
-    unit = c[0, 3] == UNIT
-    if c.shape[0] == 5:
-        for k in range(0, LANES, _VW):
-            if unit:
+    form = c[0, 3]
+    five = c.shape[0] == 5
+    for k in range(0, LANES, _VW):
+        if form == UNIT:
+            if five:
                 if store:
                     _k5_unit_store(W, c, src, dst, i0, i1, k, reverse)
                 else:
                     _k5_unit_sum(W, c, src, dst, i0, i1, k, reverse)
             elif store:
+                _k4_unit_store(W, c, src, dst, i0, i1, k, reverse)
+            else:
+                _k4_unit_sum(W, c, src, dst, i0, i1, k, reverse)
+        elif form == UNIT_ODD:
+            if five:
+                if store:
+                    _k5_odd_store(W, c, src, dst, i0, i1, k, reverse)
+                else:
+                    _k5_odd_sum(W, c, src, dst, i0, i1, k, reverse)
+            elif store:
+                _k4_odd_store(W, c, src, dst, i0, i1, k, reverse)
+            else:
+                _k4_odd_sum(W, c, src, dst, i0, i1, k, reverse)
+        elif five:
+            if store:
                 _k5_raw_store(W, c, src, dst, i0, i1, k, reverse)
             else:
                 _k5_raw_sum(W, c, src, dst, i0, i1, k, reverse)
-    else:
-        for k in range(0, LANES, _VW):
-            if unit:
-                if store:
-                    _k4_unit_store(W, c, src, dst, i0, i1, k, reverse)
-                else:
-                    _k4_unit_sum(W, c, src, dst, i0, i1, k, reverse)
-            elif store:
-                _k4_raw_store(W, c, src, dst, i0, i1, k, reverse)
-            else:
-                _k4_raw_sum(W, c, src, dst, i0, i1, k, reverse)
+        elif store:
+            _k4_raw_store(W, c, src, dst, i0, i1, k, reverse)
+        else:
+            _k4_raw_sum(W, c, src, dst, i0, i1, k, reverse)
 
 
 @jit(numba.void(_mat_rw, _cube_ro, _vec_ro, _vec_rw, _vec_rw, _i8, _i8, _b1, _b1))

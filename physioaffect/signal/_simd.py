@@ -93,15 +93,17 @@ def _loop(builder, count, body):
     builder.position_at_end(bend)
 
 
-def cascade_kernel(n_sections: int, store: bool, unit: bool, pipelined: bool = True):
+def cascade_kernel(n_sections: int, store: bool, unit: bool, pipelined: bool = True,
+                   odd_last: bool = False):
     """Intrinsic ``f(W, c, src, dst, i0, i1, k, reverse)``: ``n_sections`` sections on lanes
     ``k .. k + 3`` of samples ``i0 .. i1 - 1``, taken in reverse order when ``reverse`` is true (the
     backward pass of forward-backward filtering, with no reversed copy of the input).
 
     ``W`` (1-D float64) is one delay row, ``c`` (n_sections, 6) the coefficients (``b0, b1, b2, -,
-    a1, a2``; in the ``unit`` form ``b0`` and ``b2`` are taken as 1 and not read). With ``store``
-    the output goes to ``dst`` (at each sample's own place); otherwise its sum and sum of squares
-    are added to ``W``.
+    a1, a2``; in the ``unit`` form ``b0`` and ``b2`` are taken as 1 and not read, except that with
+    ``odd_last`` the last section is ``b = [1, 0, -1]``, ``y = w - w(i-2)``). With ``store`` the
+    output goes to ``dst`` (at each sample's own place); otherwise its sum and sum of squares are
+    added to ``W``.
 
     With ``pipelined``, sections are software-pipelined: in one step, section ``s`` filters sample
     ``j - s`` (its input is section ``s - 1``'s output of the step before, held in a register), so
@@ -173,7 +175,10 @@ def cascade_kernel(n_sections: int, store: bool, unit: bool, pipelined: bool = T
                     # direct form II, delays w(i-1), w(i-2): its recursion is one multiply-add
                     # deep, and y = w + b1 w(i-1) + w(i-2) is computed beside it
                     w = _fma(builder, na1, z0, _fma(builder, na2, z1, v))
-                    y = builder.fadd(w, _fma(builder, b1, z0, z1))
+                    if odd_last and s == n_sections - 1:
+                        y = builder.fsub(w, z1)  # b = [1, 0, -1]
+                    else:
+                        y = builder.fadd(w, _fma(builder, b1, z0, z1))
                     builder.store(w, za)
                     builder.store(z0, zb)
                 else:
@@ -193,8 +198,8 @@ def cascade_kernel(n_sections: int, store: bool, unit: bool, pipelined: bool = T
                 # one pipeline step: section s in ``active`` filters sample ``j - s``, where
                 # ``pos`` is the buffer offset of sample j; inputs are read before carries move
                 ins = [vload(sp, pos) if s == 0 else builder.load(carry[s]) for s in active]
-                outs = [section(s, v) for s, v in zip(active, ins)]
-                for s, y in zip(active, outs):
+                outs = [section(s, v) for s, v in zip(active, ins, strict=True)]
+                for s, y in zip(active, outs, strict=True):
                     if s < depth:
                         builder.store(y, carry[s + 1])
                     else:
