@@ -401,7 +401,7 @@ def main(argv=None) -> int:
     print("fraction of the one-core arithmetic ceiling "
           f"({CEILING_CAUSAL:g} M/s one pass, {CEILING_ZERO_PHASE:g} M/s zero-phase; n threads: n x ceiling)")
     ceil_rows = []
-    for wl, speeds, _ in results:
+    for wl, speeds, _, _ in results:
         for key, m in speeds.items():
             if not key.startswith("physioaffect"):
                 continue
