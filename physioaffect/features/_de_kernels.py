@@ -10,12 +10,13 @@ its sums to one accumulator row. Continuous filtering uses runs between consecut
 (reset only at the first); TorchEEG's per-window semantics use one resetting run per window.
 
 Zero-phase mode reproduces ``scipy.signal.sosfiltfilt`` (odd extension, ``sosfilt_zi`` scaled by
-the first sample of each pass) without storing the forward output: the forward pass saves every
-band's delays at the start of each chunk and keeps the last chunk's output; the backward pass
-walks the chunks from the end, recomputes each earlier chunk's forward output from its saved
-delays into a cache-sized buffer and runs the backward cascade over it in reverse order (no
-reversed copy), summing into the segment of each sample. (Storing the whole forward output instead measured about 12 % faster
-on long recordings at 128 bytes per sample and block; bounded memory was kept.)
+the first sample of each pass) without storing the forward output: the forward pass only saves
+every band's delays at the start of each chunk, moving them chunk to chunk by a linear map
+(``advance_tables``: no recursion, about half a cascade pass) where the plan allows, and keeps the
+last chunk's output; the backward pass walks the chunks from the end, recomputes each earlier
+chunk's forward output from its saved delays into a cache-sized buffer and runs the backward
+cascade over it in reverse order (no reversed copy), summing into the segment of each sample.
+(Storing the whole forward output instead measured no faster: it is bound by memory traffic.)
 """
 
 from __future__ import annotations

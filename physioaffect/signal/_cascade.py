@@ -16,7 +16,8 @@ whose delays are scipy's bit for bit)::
 
     y = b0 v + z0;  z0 = b1 v + z1 - a1 y;  z1 = b2 v - a2 y
 
-When every section has ``b2 == b0 != 0`` (Butterworth band-, low- and high-pass filters, notches)
+When every section has ``b2 == b0 != 0`` (Butterworth band-, low- and high-pass filters, notches;
+odd-order band-passes add one ``b = b0 [1, 0, -1]`` section, which :func:`unit_order` moves last)
 and the cascade splits into whole groups, ``plan_groups(sos, unit=True)`` plans the *unit* form
 that the fused feature kernels use: each numerator divided by its ``b0`` and the section run in
 direct form II, ``w = v - a1 w1 - a2 w2;  y = w + b1 w1 + w2`` (delays ``w1, w2`` = ``w`` one and
