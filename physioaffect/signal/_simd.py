@@ -14,12 +14,15 @@ Two forms of the section:
 
 ``raw``
     scipy's transposed direct form II, ``y = b0 v + z0; z0 = b1 v + z1 - a1 y; z1 = b2 v - a2 y``
-    (5 multiply-adds).
+    (5 multiply-adds), whose delays are scipy's: all public filtering runs it.
 ``unit``
-    the same with ``b0 = b2 = 1`` (Butterworth band-, low- and high-pass sections and notches
-    have ``b2 = b0``; :func:`physioaffect.signal._cascade.plan_groups` divides the numerator by
-    ``b0`` and keeps the product of the ``b0`` as a gain): ``y = v + z0`` is an addition, which runs
-    on the adders beside the two multiply-add units, and ``z1 = v - a2 y`` one multiply-add.
+    direct form II with ``b0 = b2 = 1`` (Butterworth band-, low- and high-pass sections and notches
+    have ``b2 = b0``; ``plan_groups(sos, unit=True)`` divides each numerator by its ``b0`` and keeps
+    their product as a gain): ``w = v - a1 w1 - a2 w2``, ``y = w + b1 w1 + w2``, delays ``w1, w2``
+    (``w`` one and two samples back). Three multiply-adds and an addition, which runs on the adders
+    beside the two multiply-add units, and a recursion one multiply-add deep. With ``odd_last`` the
+    last section is an odd-order band-pass's ``b = [1, 0, -1]``: ``y = w - w2``. The fused DE
+    kernels run this form.
 
 Buffers are the transposed blocks of ``_cascade`` (``buf[i * LANES + lane]``) and the delay rows
 ``W`` its layout (sums at ``[0, 2 LANES)``, then ``z0, z1`` of each section); a call handles lanes
