@@ -154,7 +154,7 @@ def _kernel_plan_cached(band_items, design_sfreq, order):
     from ..signal.filters import default_padlen
 
     # sections in the order the unit form takes (a [1, 0, -1] section last): the same filters
-    sos = np.stack([unit_order(s) if is_unit(unit_order(s)) else s
+    sos = np.stack([u if is_unit(u := unit_order(s)) else s
                     for s in _design_cached(band_items, design_sfreq, order)])
     groups = np.stack([plan_groups(s, unit=True) for s in sos])
     n_grp, group = groups.shape[1:3]

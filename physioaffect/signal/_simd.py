@@ -45,6 +45,25 @@ _i64 = ir.IntType(64)
 _i32 = ir.IntType(32)
 
 
+def _const(x):
+    return ir.Constant(_i64, x)
+
+
+def _data(context, builder, ty, value):
+    """The data pointer of a Numba array argument."""
+    return context.make_array(ty)(context, builder, value).data
+
+
+def _vload(builder, p, idx):
+    """Load four doubles at ``p[idx]`` (8-byte aligned)."""
+    return builder.load(builder.bitcast(builder.gep(p, [idx]), _vec.as_pointer()), align=8)
+
+
+def _vstore(builder, val, p, idx):
+    """Store four doubles at ``p[idx]`` (8-byte aligned)."""
+    builder.store(val, builder.bitcast(builder.gep(p, [idx]), _vec.as_pointer()), align=8)
+
+
 def _fma(builder, a, b, c):
     fnty = ir.FunctionType(_vec, [_vec, _vec, _vec])
     fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.fma.v4f64")
@@ -123,28 +142,24 @@ def cascade_kernel(n_sections: int, store: bool, unit: bool, pipelined: bool = T
         sig = types.void(W, c, src, dst, i0, i1, k, reverse)
 
         def codegen(context, builder, signature, args):
-            Wv, cv, sv, dv, i0v, i1v, kv, rv = args
+            i0v, i1v, kv, rv = args[4:]
             tys = signature.args
-            wp = context.make_array(tys[0])(context, builder, Wv).data
-            cp = context.make_array(tys[1])(context, builder, cv).data
-            sp = context.make_array(tys[2])(context, builder, sv).data
-            dp = context.make_array(tys[3])(context, builder, dv).data
-            vptr = _vec.as_pointer()
+            wp, cp, sp, dp = (_data(context, builder, t, v) for t, v in zip(tys[:4], args[:4],
+                                                                              strict=True))
 
             def vload(p, idx):
-                return builder.load(builder.bitcast(builder.gep(p, [idx]), vptr), align=8)
+                return _vload(builder, p, idx)
 
             def vstore(val, p, idx):
-                builder.store(val, builder.bitcast(builder.gep(p, [idx]), vptr), align=8)
+                _vstore(builder, val, p, idx)
 
             def coef(s, j):
-                return _splat(builder, builder.load(builder.gep(cp, [ir.Constant(_i64, 6 * s + j)])))
+                return _splat(builder, builder.load(builder.gep(cp, [_const(6 * s + j)])))
 
             def at(offset):
-                return builder.add(kv, ir.Constant(_i64, offset))
+                return builder.add(kv, _const(offset))
 
-            def const(x):
-                return ir.Constant(_i64, x)
+            const = _const
 
             co = []
             for s in range(n_sections):
@@ -275,8 +290,7 @@ def transpose_rows(typingctx, x, c0, n_rows, t0, cnt, buf):
         xa = context.make_array(signature.args[0])(context, builder, xv)
         xp = xa.data
         n_cols = cgutils.unpack_tuple(builder, xa.shape, 2)[1]
-        bp = context.make_array(signature.args[5])(context, builder, bv).data
-        vptr = _vec.as_pointer()
+        bp = _data(context, builder, signature.args[5], bv)
         done = builder.and_(cntv, ir.Constant(_i64, -4))
         n_groups = builder.sdiv(nrv, ir.Constant(_i64, VW))
 
@@ -292,8 +306,7 @@ def transpose_rows(typingctx, x, c0, n_rows, t0, cnt, buf):
                     row = builder.add(c0v, builder.add(builder.mul(g, ir.Constant(_i64, VW)),
                                                        ir.Constant(_i64, r)))
                     off = builder.add(builder.mul(row, n_cols), builder.add(t0v, i))
-                    p = builder.bitcast(builder.gep(xp, [off]), vptr)
-                    rows.append(builder.load(p, align=8))
+                    rows.append(_vload(builder, xp, off))
                 lo01 = builder.shuffle_vector(rows[0], rows[1], mask(0, 4, 2, 6))
                 hi01 = builder.shuffle_vector(rows[0], rows[1], mask(1, 5, 3, 7))
                 lo23 = builder.shuffle_vector(rows[2], rows[3], mask(0, 4, 2, 6))
@@ -306,7 +319,7 @@ def transpose_rows(typingctx, x, c0, n_rows, t0, cnt, buf):
                 for s_, o in enumerate(outs):
                     idx = builder.add(builder.mul(builder.add(i, ir.Constant(_i64, s_)),
                                                   ir.Constant(_i64, _LANES)), lane0)
-                    builder.store(o, builder.bitcast(builder.gep(bp, [idx]), vptr), align=8)
+                    _vstore(builder, o, bp, idx)
         # samples past the last multiple of 4 are left to the caller, for every row
         return builder.select(builder.icmp_signed(">", done, ir.Constant(_i64, 0)),
                               builder.mul(n_groups, ir.Constant(_i64, VW)),
@@ -331,19 +344,14 @@ def state_advance_kernel(n_states: int):
         sig = types.void(W, K, T, src, cnt, k)
 
         def codegen(context, builder, signature, args):
-            Wv, Kv, Tv, sv, cntv, kv = args
+            cntv, kv = args[4:]
             tys = signature.args
-            wp = context.make_array(tys[0])(context, builder, Wv).data
-            kp = context.make_array(tys[1])(context, builder, Kv).data
-            tp = context.make_array(tys[2])(context, builder, Tv).data
-            sp = context.make_array(tys[3])(context, builder, sv).data
-            vptr = _vec.as_pointer()
-
-            def const(x):
-                return ir.Constant(_i64, x)
+            wp, kp, tp, sp = (_data(context, builder, t, v) for t, v in zip(tys[:4], args[:4],
+                                                                              strict=True))
+            const = _const
 
             def vload(p, idx):
-                return builder.load(builder.bitcast(builder.gep(p, [idx]), vptr), align=8)
+                return _vload(builder, p, idx)
 
             def slot_of(m):
                 s, q = divmod(m, 2)
@@ -370,7 +378,7 @@ def state_advance_kernel(n_states: int):
                 for q in range(n_states):
                     tmq = builder.load(builder.gep(tp, [const(m * n_states + q)]))
                     v = _fma(builder, _splat(builder, tmq), old[q], v)
-                builder.store(v, builder.bitcast(builder.gep(wp, [slot_of(m)]), vptr), align=8)
+                _vstore(builder, v, wp, slot_of(m))
             return context.get_dummy_value()
 
         return sig, codegen
