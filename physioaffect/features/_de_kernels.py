@@ -173,3 +173,35 @@ def de_zero_phase_task(x, c0, nl, groups, zi_rows, adv_K, adv_T, pad, b_lo, b_hi
                     _flush(bwd, b, n_groups, nl, c0, acc, p_seg[p])
                 else:
                     _drop_sums(bwd, b, n_groups)
+
+
+@jit
+def window_variances(acc, i0, n_in, length, factor, out):
+    """Population variance of each window from its segments' sums, times ``factor`` of its band.
+
+    ``acc`` (n_seg, 2, n_rows, n_bands) holds the sum and sum of squares per segment; window ``w``
+    adds segments ``i0[w] .. i0[w] + n_in[w]`` of ``length`` samples in all. Writes ``out``
+    (n_windows, n_rows, n_bands); returns whether every value is finite. A negative variance (from
+    rounding) becomes 0; NaN stays NaN.
+    """
+    n_win, n_rows, n_bands = out.shape
+    inv = 1.0 / length
+    finite = True
+    for w in range(n_win):
+        lo = i0[w]
+        hi = lo + n_in[w]
+        for r in range(n_rows):
+            for b in range(n_bands):
+                s1 = 0.0
+                s2 = 0.0
+                for j in range(lo, hi):
+                    s1 += acc[j, 0, r, b]
+                    s2 += acc[j, 1, r, b]
+                mean = s1 * inv
+                var = s2 * inv - mean * mean
+                if var < 0.0:
+                    var = 0.0
+                var *= factor[b]
+                finite &= var - var == 0.0
+                out[w, r, b] = var
+    return finite

@@ -144,28 +144,25 @@ def _kernel_plan_cached(band_items, design_sfreq, order):
         CHUNK,
         LANES,
         advance_tables,
-        is_unit,
+        bandpass_zi,
+        is_bandpass,
         plan_gain,
         plan_groups,
         state_to_rows,
-        unit_delays,
-        unit_order,
     )
     from ..signal.filters import default_padlen
 
-    # sections in the order the unit form takes (a [1, 0, -1] section last): the same filters
-    sos = np.stack([u if is_unit(u := unit_order(s)) else s
-                    for s in _design_cached(band_items, design_sfreq, order)])
-    groups = np.stack([plan_groups(s, unit=True) for s in sos])
+    sos = _design_cached(band_items, design_sfreq, order)
+    groups = np.stack([plan_groups(s, bandpass=True) for s in sos])
     n_grp, group = groups.shape[1:3]
-    # the kernels filter in the unit form where it applies: their output is the band's divided by
-    # its gain, and their delays are the unit form's
-    gains = np.array([plan_gain(s, unit=True) for s in sos])
-    zi = [np.repeat(sps.sosfilt_zi(s)[:, :, None], LANES, axis=2) for s in sos]
-    zi_rows = np.stack([state_to_rows(unit_delays(z, s) if is_unit(s) else z, group, n_grp)
-                        for z, s in zip(zi, sos, strict=True)])
-    # the zero-phase forward pass moves one-group unit-form delays chunk to chunk by tables
-    if groups.shape[1] == 1 and all(is_unit(s) for s in sos):
+    # the kernels filter in the band-pass form where it applies: their output is the band's
+    # divided by its gain, and their delays are that form's
+    gains = np.array([plan_gain(s, bandpass=True) for s in sos])
+    zi = [bandpass_zi(s) if is_bandpass(s) else sps.sosfilt_zi(s) for s in sos]
+    zi_rows = np.stack([state_to_rows(np.repeat(z[:, :, None], LANES, axis=2), group, n_grp)
+                        for z in zi])
+    # the zero-phase forward pass moves one-group band-pass delays chunk to chunk by tables
+    if groups.shape[1] == 1 and all(is_bandpass(s) for s in sos):
         tables = [advance_tables(g, CHUNK) for g in groups]
         adv_K = np.stack([k for k, _ in tables])
         adv_T = np.stack([t for _, t in tables])
@@ -179,11 +176,8 @@ def _kernel_plan_cached(band_items, design_sfreq, order):
 
 
 def _window_variances_fused(x2d, plan, starts, length, zero_phase, per_window, n_jobs=1):
-    """Window variances (n_windows, n_rows, n_bands) through the fused Numba kernels.
-
-    The result may be a strided view of the kernels' accumulator: the arithmetic after the kernels
-    runs in place, since fresh arrays of this size cost page faults on every call.
-    """
+    """Window variances (n_windows, n_rows, n_bands) through the fused Numba kernels, and whether
+    they are all finite."""
     from .._parallel import run_tasks
     from ..signal._cascade import LANES
     from . import _de_kernels as k
@@ -202,7 +196,7 @@ def _window_variances_fused(x2d, plan, starts, length, zero_phase, per_window, n
         run_tasks(k.de_causal_task,
                   [(x2d, c0, nl, groups, lo, hi, *args) for c0, nl in blocks for lo, hi in splits],
                   n_jobs)
-        sums = acc
+        i0, n_in = args[3], np.ones(n_acc, dtype=np.int64)
     else:
         # accumulate per segment between consecutive window edges, then add the segments of
         # each window (no running sum over the whole recording, so no drift with its length)
@@ -224,25 +218,11 @@ def _window_variances_fused(x2d, plan, starts, length, zero_phase, per_window, n
                       n_jobs)
         i0 = np.searchsorted(edges, starts)
         n_in = np.searchsorted(edges, ends) - i0
-        if (n_in == 1).all():
-            # windows that tile the recording from its start are the first segments themselves
-            tiled = len(i0) <= n_seg and np.array_equal(i0, np.arange(len(i0)))
-            sums = acc[:len(i0)] if tiled else acc[i0]
-        else:
-            sums = np.zeros((len(starts), 2, n_rows, n_bands))
-            for j in range(int(n_in.max())):
-                use = n_in > j
-                sums[use] += acc[i0[use] + j]
-    mean, var = sums[:, 0], sums[:, 1]
-    mean /= length
-    var /= length
-    np.square(mean, out=mean)
-    var -= mean
-    np.maximum(var, 0.0, out=var)
     # forward-backward filtering passes each band's gain twice
     factor = gains ** (4 if zero_phase and not per_window else 2)
-    var *= np.tile(factor, (n_rows, 1))  # a full (n_rows, n_bands) operand keeps numpy's loops long
-    return var
+    var = np.empty((len(starts), n_rows, n_bands))
+    finite = k.window_variances(acc, i0, n_in, length, factor, var)
+    return var, finite
 
 
 def _window_variances_scipy(x2d, sos, starts, length, zero_phase, per_window):
@@ -409,16 +389,16 @@ def differential_entropy(data, sfreq=None, *, bands=None, window=None, step=None
 
     if backend == "numba":
         plan = _kernel_plan_cached(tuple(bands.items()), float(dsf), int(settings["order"]))
-        var = _window_variances_fused(x2d, plan, starts, length, zero_phase, per_window,
-                                      resolve_n_jobs(n_jobs))
-        if deferred and not np.isfinite(var).all():
+        var, finite = _window_variances_fused(x2d, plan, starts, length, zero_phase, per_window,
+                                              resolve_n_jobs(n_jobs))
+        if deferred and not finite:
             check_signal(values, name="data")  # raises, naming the first bad sample
         if deferred and not zero_phase and int((starts + length).max()) < n_times:
             check_signal(values, name="data")  # the tail no kernel read (whole array: true indices)
     else:
         var = _window_variances_scipy(x2d, sos, starts, length, zero_phase, per_window)
     with np.errstate(divide="ignore"):
-        de = np.log(var, out=var)  # var is this call's own: the fused route's accumulator
+        de = np.log(var, out=var)  # var is this call's own
     de *= 0.5
     de += 0.5 * math.log(2.0 * np.pi * np.e)  # de_from_variance, in place
     de = de.reshape(len(starts), *lead, len(bands))  # (n_win, ..., ch, band)

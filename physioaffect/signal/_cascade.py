@@ -16,14 +16,15 @@ whose delays are scipy's bit for bit)::
 
     y = b0 v + z0;  z0 = b1 v + z1 - a1 y;  z1 = b2 v - a2 y
 
-When every section has ``b2 == b0 != 0`` (Butterworth band-, low- and high-pass filters, notches;
-odd-order band-passes add one ``b = b0 [1, 0, -1]`` section, which :func:`unit_order` moves last)
-and the cascade splits into whole groups, ``plan_groups(sos, unit=True)`` plans the *unit* form
-that the fused feature kernels use: each numerator divided by its ``b0`` and the section run in
-direct form II, ``w = v - a1 w1 - a2 w2;  y = w + b1 w1 + w2`` (delays ``w1, w2`` = ``w`` one and
-two samples back), whose recursion is one multiply-add deep. The cascade then computes the filter's
-output divided by ``gain``, the product of the ``b0`` (:func:`plan_gain`); :func:`unit_delays`
-turns scipy's delays (``sosfilt_zi``) into this form's.
+A band-pass filter whose zeros are N at z = 1 and N at z = -1 (Butterworth band-passes: scipy pairs
+them as sections ``b0 [1, 2, 1]``, ``b0 [1, -2, 1]`` and, for odd N, one ``b0 [1, 0, -1]``) has the
+same transfer function when every section takes one zero of each, ``b = [1, 0, -1]``, and the
+product of the ``b0`` is kept as a gain. Where the cascade splits into whole groups,
+``plan_groups(sos, bandpass=True)`` plans this *band-pass* form, which the fused feature kernels
+use: each section runs in direct form II, ``w = v - a1 w1 - a2 w2;  y = w - w2`` (delays ``w1, w2``
+= ``w`` one and two samples back), two multiply-adds against the raw form's five. The cascade then
+computes the filter's output divided by ``gain`` (:func:`plan_gain`); :func:`bandpass_zi` gives
+this form's delays in the steady state of a unit step (scipy's ``sosfilt_zi``).
 
 Cascades of other lengths are split into groups of 4 (or one group of 5) and padded with identity
 sections (``b = [1, 0, 0], a = [1, 0, 0]``, raw form).
@@ -44,9 +45,8 @@ LANES = 16
 CHUNK = 512
 assert LANES == _simd._LANES and LANES % _simd.VW == 0
 
-# column 3 of a planned section (a0, which the kernels never read) marks the form: raw, unit,
-# or unit with a last section b = [1, 0, -1] (y = w - w2)
-RAW, UNIT, UNIT_ODD = 1.0, 0.0, -1.0
+# column 3 of a planned section (a0, which the kernels never read) marks its form
+RAW, BANDPASS = 1.0, 0.0
 
 
 def row_size(group: int) -> int:
@@ -57,45 +57,34 @@ def _group_size(n_sections: int) -> int:
     return 5 if n_sections == 5 else 4
 
 
-def _kinds(sos: np.ndarray) -> np.ndarray:
-    """Per section: 1 if ``b2 == b0 != 0``, -1 if ``b1 == 0`` and ``b2 == -b0 != 0``, else 0."""
-    b0, b1, b2 = sos[:, 0], sos[:, 1], sos[:, 2]
-    return np.where((b0 != 0) & (b2 == b0), 1, np.where((b0 != 0) & (b1 == 0) & (b2 == -b0), -1, 0))
-
-
-def unit_order(sos: np.ndarray) -> np.ndarray:
-    """``sos`` with its ``b = b0 [1, 0, -1]`` section (odd-order band-pass filters have one) moved
-    last, where the unit form takes it; the cascade's transfer function is unchanged."""
-    kinds = _kinds(sos)
-    return np.ascontiguousarray(np.concatenate([sos[kinds != -1], sos[kinds == -1]]))
-
-
-def is_unit(sos: np.ndarray) -> bool:
-    """Whether the unit form applies: every ``b2 == b0 != 0``, save at most one last section with
-    ``b = b0 [1, 0, -1]`` (see :func:`unit_order`), and no identity padding is needed."""
+def is_bandpass(sos: np.ndarray) -> bool:
+    """Whether ``sos`` has the band-pass form: every numerator ``b0 [1, 2, 1]``, ``b0 [1, -2, 1]``
+    or ``b0 [1, 0, -1]``, as many of the first kind as of the second (so the zeros are N at z = 1
+    and N at z = -1), and a cascade that splits into whole groups (no identity padding)."""
     n = sos.shape[0]
-    kinds = _kinds(sos)
-    whole = n % _group_size(n) == 0
-    return bool(whole and np.all(kinds[:-1] == 1) and kinds[-1] != 0)
+    b0 = sos[:, 0]
+    if n % _group_size(n) or np.any(b0 == 0):
+        return False
+    b = sos[:, :3] / b0[:, None]
+    kinds = [np.all(np.abs(b - k) <= 1e-12, axis=1) for k in ((1, 2, 1), (1, -2, 1), (1, 0, -1))]
+    return bool(np.all(kinds[0] | kinds[1] | kinds[2]) and kinds[0].sum() == kinds[1].sum())
 
 
-def plan_groups(sos: np.ndarray, unit: bool = False) -> np.ndarray:
+def plan_groups(sos: np.ndarray, bandpass: bool = False) -> np.ndarray:
     """Split (n_sections, 6) SOS into (n_groups, G, 6), G = 5 for a 5-section cascade, else 4.
 
-    With ``unit``, a cascade that allows it (:func:`is_unit`) comes out in the unit form, each
-    numerator divided by its ``b0``. Public filtering keeps the raw form, whose delays are scipy's
-    bit for bit, so that a filter continued from returned delays equals one run exactly.
+    With ``bandpass``, a cascade that allows it (:func:`is_bandpass`) comes out in the band-pass
+    form, every numerator ``[1, 0, -1]``. Public filtering keeps the raw form, whose delays are
+    scipy's bit for bit, so that a filter continued from returned delays equals one run exactly.
     """
     n = sos.shape[0]
     group = _group_size(n)
     n_groups = -(-n // group)
     out = np.zeros((n_groups * group, 6))
-    if unit and is_unit(sos):
-        out[:, :3] = sos[:, :3] / sos[:, :1]
+    if bandpass and is_bandpass(sos):
+        out[:, :3] = (1.0, 0.0, -1.0)
+        out[:, 3] = BANDPASS
         out[:, 4:] = sos[:, 4:]
-        out[:, 3] = UNIT
-        if _kinds(sos)[-1] == -1:  # the last group ends in a [1, 0, -1] section
-            out[(n_groups - 1) * group:, 3] = UNIT_ODD
     else:
         out[:] = (1.0, 0.0, 0.0, RAW, 0.0, 0.0)
         out[:n] = sos
@@ -103,43 +92,38 @@ def plan_groups(sos: np.ndarray, unit: bool = False) -> np.ndarray:
     return np.ascontiguousarray(out.reshape(n_groups, group, 6))
 
 
-def plan_gain(sos: np.ndarray, unit: bool = False) -> float:
-    """The gain of ``plan_groups(sos, unit)``: its cascade's output is the filter's divided by it
-    (1 in the raw form)."""
-    if not (unit and is_unit(sos)):
+def plan_gain(sos: np.ndarray, bandpass: bool = False) -> float:
+    """The gain of ``plan_groups(sos, bandpass)``: its cascade's output is the filter's divided by
+    it (1 in the raw form)."""
+    if not (bandpass and is_bandpass(sos)):
         return 1.0
     return float(np.prod(sos[:, 0]))
 
 
-def unit_delays(z: np.ndarray, sos: np.ndarray) -> np.ndarray:
-    """scipy's delays (n_sections, 2, ...) of ``sos`` -> the delays of its unit form (same shape).
+def bandpass_zi(sos: np.ndarray) -> np.ndarray:
+    """Delays (n_sections, 2) of the band-pass form of ``sos`` in the steady state of a unit step.
 
-    Section ``s`` of the unit form sees the filter's signals divided by ``P_s``, the product of the
-    ``b0`` up to it; its direct-form-II delays ``(w1, w2)`` give the transposed form's as
-    ``z0 = (b1 - a1) w1 + (b2 - a2) w2`` and ``z1 = (b2 - a2) w1 + (a1 b2 - a2 b1) w2`` (``b1, b2``
-    divided by ``b0``), which is solved here.
+    The first section's ``w`` settles at ``1 / (1 + a1 + a2)`` and its output ``w - w2`` at 0, so
+    every later section rests at zero. Like scipy's ``sosfilt_zi`` (whose delays belong to another
+    realisation), scaled by a signal's first sample it starts the filter as if that sample had
+    always been there: the outputs that follow are the same.
     """
-    out = np.empty_like(z, dtype=np.float64)
-    scale = np.cumprod(sos[:, 0])
-    for s, (b0, b1, b2, _, a1, a2) in enumerate(sos):
-        b1, b2 = b1 / b0, b2 / b0  # b2 is 1, or -1 for a [1, 0, -1] section
-        m = np.array([[b1 - a1, b2 - a2], [b2 - a2, a1 * b2 - a2 * b1]])
-        zn = np.asarray(z[s], dtype=np.float64) / scale[s]
-        out[s] = np.linalg.solve(m, zn.reshape(2, -1)).reshape(zn.shape)
-    return out
+    z = np.zeros((sos.shape[0], 2))
+    z[0] = 1.0 / (1.0 + sos[0, 4] + sos[0, 5])
+    return z
 
 
 def advance_tables(groups: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(K, T)`` that advance the delays of a one-group unit-form cascade over ``n`` samples.
+    """``(K, T)`` that advance the delays of a one-group band-pass-form cascade over ``n`` samples.
 
-    ``groups`` is ``plan_groups(sos, unit=True)`` with one group of G sections; with ``s`` the 2G
+    ``groups`` is ``plan_groups(sos, bandpass=True)`` with one group of G sections; with ``s`` the 2G
     delays before (``z0, z1`` of each section, here ``w(i-1), w(i-2)``) and ``x`` the samples, the
     delays after are ``T @ s + K.T @ x``: ``T`` (2G, 2G), ``K`` (n, 2G). One step of the cascade,
     run from each unit delay and from a unit sample, gives the state-space pair ``(A, B)``; then
     ``T = A^n`` and ``K[j] = A^(n-1-j) B``.
     """
     if groups.shape[0] != 1 or groups[0, 0, 3] == RAW:
-        raise ValueError("advance tables need a one-group unit-form plan")
+        raise ValueError("advance tables need a one-group band-pass-form plan")
     c = groups[0]
     n_sec = c.shape[0]
     n_states = 2 * n_sec
@@ -178,22 +162,18 @@ def state_to_rows(z: np.ndarray, group: int, n_groups: int) -> np.ndarray:
     return rows
 
 
-# pipelined or not, as measured kernel by kernel (summing and direct form II: not)
+# pipelined or not, as measured kernel by kernel
 _VW = _simd.VW
 advance8 = _simd.state_advance_kernel(8)
 advance10 = _simd.state_advance_kernel(10)
 _k4_raw_sum = _simd.cascade_kernel(4, False, False, pipelined=False)
 _k4_raw_store = _simd.cascade_kernel(4, True, False)
-_k4_unit_sum = _simd.cascade_kernel(4, False, True, pipelined=False)
-_k4_unit_store = _simd.cascade_kernel(4, True, True, pipelined=False)
 _k5_raw_sum = _simd.cascade_kernel(5, False, False, pipelined=False)
 _k5_raw_store = _simd.cascade_kernel(5, True, False)
-_k5_unit_sum = _simd.cascade_kernel(5, False, True, pipelined=False)
-_k5_unit_store = _simd.cascade_kernel(5, True, True, pipelined=False)
-_k4_odd_sum = _simd.cascade_kernel(4, False, True, pipelined=False, odd_last=True)
-_k4_odd_store = _simd.cascade_kernel(4, True, True, pipelined=False, odd_last=True)
-_k5_odd_sum = _simd.cascade_kernel(5, False, True, pipelined=False, odd_last=True)
-_k5_odd_store = _simd.cascade_kernel(5, True, True, pipelined=False, odd_last=True)
+_k4_bp_sum = _simd.cascade_kernel(4, False, True, pipelined=False)
+_k4_bp_store = _simd.cascade_kernel(4, True, True, pipelined=False)
+_k5_bp_sum = _simd.cascade_kernel(5, False, True, pipelined=False)
+_k5_bp_store = _simd.cascade_kernel(5, True, True, pipelined=False)
 
 
 # Explicit signatures for the kernels that hold the vector code: callers pass constants (0,
@@ -208,41 +188,89 @@ _cube_ro = numba.types.Array(_f8, 3, "C", readonly=True)
 _i8, _b1 = numba.int64, numba.boolean
 
 
+# One function per kernel variant: each gets its own register allocation, which LLVM does worse
+# for a loop that shares its function with the other variants (extra moves between registers).
+_sig_lanes = numba.void(_vec_rw, _mat_ro, _vec_ro, _vec_rw, _i8, _i8, _b1)
+
+
+@jit(_sig_lanes)
+def _lanes4_bp_sum(W, c, src, dst, i0, i1, reverse):
+    _simd.keep_out_of_line()
+    for k in range(0, LANES, _VW):
+        _k4_bp_sum(W, c, src, dst, i0, i1, k, reverse)
+
+
+@jit(_sig_lanes)
+def _lanes4_bp_store(W, c, src, dst, i0, i1, reverse):
+    _simd.keep_out_of_line()
+    for k in range(0, LANES, _VW):
+        _k4_bp_store(W, c, src, dst, i0, i1, k, reverse)
+
+
+@jit(_sig_lanes)
+def _lanes5_bp_sum(W, c, src, dst, i0, i1, reverse):
+    _simd.keep_out_of_line()
+    for k in range(0, LANES, _VW):
+        _k5_bp_sum(W, c, src, dst, i0, i1, k, reverse)
+
+
+@jit(_sig_lanes)
+def _lanes5_bp_store(W, c, src, dst, i0, i1, reverse):
+    _simd.keep_out_of_line()
+    for k in range(0, LANES, _VW):
+        _k5_bp_store(W, c, src, dst, i0, i1, k, reverse)
+
+
+@jit(_sig_lanes)
+def _lanes4_raw_sum(W, c, src, dst, i0, i1, reverse):
+    _simd.keep_out_of_line()
+    for k in range(0, LANES, _VW):
+        _k4_raw_sum(W, c, src, dst, i0, i1, k, reverse)
+
+
+@jit(_sig_lanes)
+def _lanes4_raw_store(W, c, src, dst, i0, i1, reverse):
+    _simd.keep_out_of_line()
+    for k in range(0, LANES, _VW):
+        _k4_raw_store(W, c, src, dst, i0, i1, k, reverse)
+
+
+@jit(_sig_lanes)
+def _lanes5_raw_sum(W, c, src, dst, i0, i1, reverse):
+    _simd.keep_out_of_line()
+    for k in range(0, LANES, _VW):
+        _k5_raw_sum(W, c, src, dst, i0, i1, k, reverse)
+
+
+@jit(_sig_lanes)
+def _lanes5_raw_store(W, c, src, dst, i0, i1, reverse):
+    _simd.keep_out_of_line()
+    for k in range(0, LANES, _VW):
+        _k5_raw_store(W, c, src, dst, i0, i1, k, reverse)
+
+
 @jit(numba.void(_vec_rw, _mat_ro, _vec_ro, _vec_rw, _i8, _i8, _b1, _b1))
 def _run_group(W, c, src, dst, i0, i1, store, reverse):
-    _simd.keep_out_of_line()
-    form = c[0, 3]
     five = c.shape[0] == 5
-    for k in range(0, LANES, _VW):
-        if form == UNIT:
-            if five:
-                if store:
-                    _k5_unit_store(W, c, src, dst, i0, i1, k, reverse)
-                else:
-                    _k5_unit_sum(W, c, src, dst, i0, i1, k, reverse)
-            elif store:
-                _k4_unit_store(W, c, src, dst, i0, i1, k, reverse)
-            else:
-                _k4_unit_sum(W, c, src, dst, i0, i1, k, reverse)
-        elif form == UNIT_ODD:
-            if five:
-                if store:
-                    _k5_odd_store(W, c, src, dst, i0, i1, k, reverse)
-                else:
-                    _k5_odd_sum(W, c, src, dst, i0, i1, k, reverse)
-            elif store:
-                _k4_odd_store(W, c, src, dst, i0, i1, k, reverse)
-            else:
-                _k4_odd_sum(W, c, src, dst, i0, i1, k, reverse)
-        elif five:
+    if c[0, 3] == BANDPASS:
+        if five:
             if store:
-                _k5_raw_store(W, c, src, dst, i0, i1, k, reverse)
+                _lanes5_bp_store(W, c, src, dst, i0, i1, reverse)
             else:
-                _k5_raw_sum(W, c, src, dst, i0, i1, k, reverse)
+                _lanes5_bp_sum(W, c, src, dst, i0, i1, reverse)
         elif store:
-            _k4_raw_store(W, c, src, dst, i0, i1, k, reverse)
+            _lanes4_bp_store(W, c, src, dst, i0, i1, reverse)
         else:
-            _k4_raw_sum(W, c, src, dst, i0, i1, k, reverse)
+            _lanes4_bp_sum(W, c, src, dst, i0, i1, reverse)
+    elif five:
+        if store:
+            _lanes5_raw_store(W, c, src, dst, i0, i1, reverse)
+        else:
+            _lanes5_raw_sum(W, c, src, dst, i0, i1, reverse)
+    elif store:
+        _lanes4_raw_store(W, c, src, dst, i0, i1, reverse)
+    else:
+        _lanes4_raw_sum(W, c, src, dst, i0, i1, reverse)
 
 
 @jit(numba.void(_mat_rw, _cube_ro, _vec_ro, _vec_rw, _vec_rw, _i8, _i8, _b1, _b1))

@@ -15,14 +15,13 @@ Two forms of the section:
 ``raw``
     scipy's transposed direct form II, ``y = b0 v + z0; z0 = b1 v + z1 - a1 y; z1 = b2 v - a2 y``
     (5 multiply-adds), whose delays are scipy's: all public filtering runs it.
-``unit``
-    direct form II with ``b0 = b2 = 1`` (Butterworth band-, low- and high-pass sections and notches
-    have ``b2 = b0``; ``plan_groups(sos, unit=True)`` divides each numerator by its ``b0`` and keeps
-    their product as a gain): ``w = v - a1 w1 - a2 w2``, ``y = w + b1 w1 + w2``, delays ``w1, w2``
-    (``w`` one and two samples back). Three multiply-adds and an addition, which runs on the adders
-    beside the two multiply-add units, and a recursion one multiply-add deep. With ``odd_last`` the
-    last section is an odd-order band-pass's ``b = [1, 0, -1]``: ``y = w - w2``. The fused DE
-    kernels run this form.
+``bandpass``
+    a Butterworth band-pass of order N has N zeros at z = 1 and N at z = -1, so each of its
+    sections may take the numerator ``1 - z^-2`` (one zero of each) and the product of the ``b0``
+    as a gain (``plan_groups(sos, bandpass=True)``). In direct form II that section is
+    ``w = v - a1 w1 - a2 w2``, ``y = w - w2``, delays ``w1, w2`` (``w`` one and two samples back):
+    two multiply-adds and a subtraction, which runs on the adders beside the two multiply-add
+    units, and a recursion one multiply-add deep. The fused DE kernels run this form.
 
 Buffers are the transposed blocks of ``_cascade`` (``buf[i * LANES + lane]``) and the delay rows
 ``W`` its layout (sums at ``[0, 2 LANES)``, then ``z0, z1`` of each section); a call handles lanes
@@ -115,15 +114,14 @@ def _loop(builder, count, body):
     builder.position_at_end(bend)
 
 
-def cascade_kernel(n_sections: int, store: bool, unit: bool, pipelined: bool = True,
-                   odd_last: bool = False):
+def cascade_kernel(n_sections: int, store: bool, bandpass: bool, pipelined: bool = True):
     """Intrinsic ``f(W, c, src, dst, i0, i1, k, reverse)``: ``n_sections`` sections on lanes
     ``k .. k + 3`` of samples ``i0 .. i1 - 1``, taken in reverse order when ``reverse`` is true (the
     backward pass of forward-backward filtering, with no reversed copy of the input).
 
     ``W`` (1-D float64) is one delay row, ``c`` (n_sections, 6) the coefficients (``b0, b1, b2, -,
-    a1, a2``; in the ``unit`` form ``b0`` and ``b2`` are taken as 1 and not read, except that with
-    ``odd_last`` the last section is ``b = [1, 0, -1]``, ``y = w - w(i-2)``). With ``store`` the
+    a1, a2``; the ``bandpass`` form reads only ``a1, a2``: its numerators are ``[1, 0, -1]``). With
+    ``store`` the
     output goes to ``dst`` (at each sample's own place); otherwise its sum and sum of squares are
     added to ``W``.
 
@@ -133,7 +131,7 @@ def cascade_kernel(n_sections: int, store: bool, unit: bool, pipelined: bool = T
     recursions. A prologue and an epilogue of ``n_sections - 1`` steps fill and drain the pipeline;
     runs shorter than that go through the sections one sample at a time, as every run does
     without ``pipelined``. Which is faster depends on the kernel, since registers run short:
-    measured kernel by kernel, only the storing transposed (raw) form gains from the pipeline.
+    ``_cascade`` picks it kernel by kernel, as measured.
     """
     depth = n_sections - 1
 
@@ -163,9 +161,8 @@ def cascade_kernel(n_sections: int, store: bool, unit: bool, pipelined: bool = T
 
             co = []
             for s in range(n_sections):
-                b0 = None if unit else coef(s, 0)
-                b2 = None if unit else coef(s, 2)
-                co.append((b0, coef(s, 1), b2, builder.fneg(coef(s, 4)), builder.fneg(coef(s, 5))))
+                b = (None, None, None) if bandpass else (coef(s, 0), coef(s, 1), coef(s, 2))
+                co.append((*b, builder.fneg(coef(s, 4)), builder.fneg(coef(s, 5))))
             # delays, sums and the pipeline's carried values live in allocas that SROA promotes to
             # registers (loop phis)
             z = []
@@ -189,14 +186,11 @@ def cascade_kernel(n_sections: int, store: bool, unit: bool, pipelined: bool = T
                 za, zb = z[s]
                 z0 = builder.load(za)
                 z1 = builder.load(zb)
-                if unit:
+                if bandpass:
                     # direct form II, delays w(i-1), w(i-2): its recursion is one multiply-add
-                    # deep, and y = w + b1 w(i-1) + w(i-2) is computed beside it
+                    # deep, and y = w - w(i-2) is computed beside it
                     w = _fma(builder, na1, z0, _fma(builder, na2, z1, v))
-                    if odd_last and s == n_sections - 1:
-                        y = builder.fsub(w, z1)  # b = [1, 0, -1]
-                    else:
-                        y = builder.fadd(w, _fma(builder, b1, z0, z1))
+                    y = builder.fsub(w, z1)
                     builder.store(w, za)
                     builder.store(z0, zb)
                 else:
