@@ -50,7 +50,7 @@ def _run(sos, bandpass, buf, n, runs, *, reverse=False, zi=None):
     edges = np.concatenate([[0], np.cumsum(runs)])
     order = range(len(runs) - 1, -1, -1) if reverse else range(len(runs))
     for r in order:
-        band_chunk(W, groups, buf, tmp, out, edges[r], edges[r + 1], True, reverse)
+        band_chunk(W, groups, buf, tmp, out, edges[r], edges[r + 1], True, reverse, LANES)
     gain = plan_gain(sos, bandpass=bandpass)
     return _unbuffer(out, n) * gain
 
@@ -129,9 +129,9 @@ def test_advance_tables_give_the_delays_the_cascade_leaves(rng, sfreq, band, ord
     start = state_to_rows(rng.standard_normal((sos.shape[0], 2, LANES)), sos.shape[0], 1)
     W_run = start.copy()
     band_chunk(W_run, groups, _buffer(x), np.zeros(CHUNK * LANES), np.zeros(CHUNK * LANES), 0, CHUNK,
-               True, False)
+               True, False, LANES)
     W_adv = start[0].copy()
-    advance_chunk(W_adv, K, T, _buffer(x), CHUNK)
+    advance_chunk(W_adv, K, T, _buffer(x), CHUNK, LANES)
     delays = slice(2 * LANES, None)
     scale = np.abs(W_run[0, delays]).max()
     np.testing.assert_allclose(W_adv[delays], W_run[0, delays], rtol=0, atol=1e-11 * scale)

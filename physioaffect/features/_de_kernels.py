@@ -54,7 +54,7 @@ def de_causal_task(x, c0, nl, groups, b_lo, b_hi, run_start, run_stop, run_reset
             cnt = min(CHUNK, run_stop[r] - t0)
             load_block(x, c0, nl, t0, cnt, 0, xin)
             for b in range(b_lo, b_hi):
-                band_chunk(W[b], groups[b], xin, tmp, tmp, 0, cnt, False, False)
+                band_chunk(W[b], groups[b], xin, tmp, tmp, 0, cnt, False, False, nl)
         for b in range(b_lo, b_hi):
             _flush(W, b, n_groups, nl, c0, acc, run_acc[r])
 
@@ -139,11 +139,11 @@ def de_zero_phase_task(x, c0, nl, groups, zi_rows, adv_K, adv_T, pad, b_lo, b_hi
         for b in range(b_lo, b_hi):
             saved[c, b] = fwd[b]
             if c == n_chunks - 1:
-                band_chunk(fwd[b], groups[b], xin, tmp, final[b], 0, cnt, True, False)
+                band_chunk(fwd[b], groups[b], xin, tmp, final[b], 0, cnt, True, False, nl)
             elif advance:
-                advance_chunk(fwd[b, 0], adv_K[b], adv_T[b], xin, cnt)
+                advance_chunk(fwd[b, 0], adv_K[b], adv_T[b], xin, cnt, nl)
             else:
-                band_chunk(fwd[b], groups[b], xin, tmp, tmp, 0, cnt, False, False)
+                band_chunk(fwd[b], groups[b], xin, tmp, tmp, 0, cnt, False, False, nl)
 
     # Backward pass, chunk by chunk from the end, from zi times the last forward output: each
     # earlier chunk's forward output is recomputed from its saved delays, then filtered backwards
@@ -163,12 +163,12 @@ def de_zero_phase_task(x, c0, nl, groups, zi_rows, adv_K, adv_T, pad, b_lo, b_hi
         for b in range(b_lo, b_hi):
             if c < n_chunks - 1:
                 fwd[b] = saved[c, b]
-                band_chunk(fwd[b], groups[b], xin, tmp, res, 0, cnt, True, False)
+                band_chunk(fwd[b], groups[b], xin, tmp, res, 0, cnt, True, False, nl)
                 src = res
             else:
                 src = final[b]
             for p in range(m):
-                band_chunk(bwd[b], groups[b], src, tmp, tmp, p_lo[p], p_hi[p], False, True)
+                band_chunk(bwd[b], groups[b], src, tmp, tmp, p_lo[p], p_hi[p], False, True, nl)
                 if p_seg[p] >= 0:
                     _flush(bwd, b, n_groups, nl, c0, acc, p_seg[p])
                 else:

@@ -190,97 +190,98 @@ _i8, _b1 = numba.int64, numba.boolean
 
 # One function per kernel variant: each gets its own register allocation, which LLVM does worse
 # for a loop that shares its function with the other variants (extra moves between registers).
-_sig_lanes = numba.void(_vec_rw, _mat_ro, _vec_ro, _vec_rw, _i8, _i8, _b1)
+_sig_lanes = numba.void(_vec_rw, _mat_ro, _vec_ro, _vec_rw, _i8, _i8, _b1, _i8)
 
 
 @jit(_sig_lanes)
-def _lanes4_bp_sum(W, c, src, dst, i0, i1, reverse):
+def _lanes4_bp_sum(W, c, src, dst, i0, i1, reverse, nl):
     _simd.keep_out_of_line()
-    for k in range(0, LANES, _VW):
+    for k in range(0, nl, _VW):
         _k4_bp_sum(W, c, src, dst, i0, i1, k, reverse)
 
 
 @jit(_sig_lanes)
-def _lanes4_bp_store(W, c, src, dst, i0, i1, reverse):
+def _lanes4_bp_store(W, c, src, dst, i0, i1, reverse, nl):
     _simd.keep_out_of_line()
-    for k in range(0, LANES, _VW):
+    for k in range(0, nl, _VW):
         _k4_bp_store(W, c, src, dst, i0, i1, k, reverse)
 
 
 @jit(_sig_lanes)
-def _lanes5_bp_sum(W, c, src, dst, i0, i1, reverse):
+def _lanes5_bp_sum(W, c, src, dst, i0, i1, reverse, nl):
     _simd.keep_out_of_line()
-    for k in range(0, LANES, _VW):
+    for k in range(0, nl, _VW):
         _k5_bp_sum(W, c, src, dst, i0, i1, k, reverse)
 
 
 @jit(_sig_lanes)
-def _lanes5_bp_store(W, c, src, dst, i0, i1, reverse):
+def _lanes5_bp_store(W, c, src, dst, i0, i1, reverse, nl):
     _simd.keep_out_of_line()
-    for k in range(0, LANES, _VW):
+    for k in range(0, nl, _VW):
         _k5_bp_store(W, c, src, dst, i0, i1, k, reverse)
 
 
 @jit(_sig_lanes)
-def _lanes4_raw_sum(W, c, src, dst, i0, i1, reverse):
+def _lanes4_raw_sum(W, c, src, dst, i0, i1, reverse, nl):
     _simd.keep_out_of_line()
-    for k in range(0, LANES, _VW):
+    for k in range(0, nl, _VW):
         _k4_raw_sum(W, c, src, dst, i0, i1, k, reverse)
 
 
 @jit(_sig_lanes)
-def _lanes4_raw_store(W, c, src, dst, i0, i1, reverse):
+def _lanes4_raw_store(W, c, src, dst, i0, i1, reverse, nl):
     _simd.keep_out_of_line()
-    for k in range(0, LANES, _VW):
+    for k in range(0, nl, _VW):
         _k4_raw_store(W, c, src, dst, i0, i1, k, reverse)
 
 
 @jit(_sig_lanes)
-def _lanes5_raw_sum(W, c, src, dst, i0, i1, reverse):
+def _lanes5_raw_sum(W, c, src, dst, i0, i1, reverse, nl):
     _simd.keep_out_of_line()
-    for k in range(0, LANES, _VW):
+    for k in range(0, nl, _VW):
         _k5_raw_sum(W, c, src, dst, i0, i1, k, reverse)
 
 
 @jit(_sig_lanes)
-def _lanes5_raw_store(W, c, src, dst, i0, i1, reverse):
+def _lanes5_raw_store(W, c, src, dst, i0, i1, reverse, nl):
     _simd.keep_out_of_line()
-    for k in range(0, LANES, _VW):
+    for k in range(0, nl, _VW):
         _k5_raw_store(W, c, src, dst, i0, i1, k, reverse)
 
 
-@jit(numba.void(_vec_rw, _mat_ro, _vec_ro, _vec_rw, _i8, _i8, _b1, _b1))
-def _run_group(W, c, src, dst, i0, i1, store, reverse):
+@jit(numba.void(_vec_rw, _mat_ro, _vec_ro, _vec_rw, _i8, _i8, _b1, _b1, _i8))
+def _run_group(W, c, src, dst, i0, i1, store, reverse, nl):
     five = c.shape[0] == 5
     if c[0, 3] == BANDPASS:
         if five:
             if store:
-                _lanes5_bp_store(W, c, src, dst, i0, i1, reverse)
+                _lanes5_bp_store(W, c, src, dst, i0, i1, reverse, nl)
             else:
-                _lanes5_bp_sum(W, c, src, dst, i0, i1, reverse)
+                _lanes5_bp_sum(W, c, src, dst, i0, i1, reverse, nl)
         elif store:
-            _lanes4_bp_store(W, c, src, dst, i0, i1, reverse)
+            _lanes4_bp_store(W, c, src, dst, i0, i1, reverse, nl)
         else:
-            _lanes4_bp_sum(W, c, src, dst, i0, i1, reverse)
+            _lanes4_bp_sum(W, c, src, dst, i0, i1, reverse, nl)
     elif five:
         if store:
-            _lanes5_raw_store(W, c, src, dst, i0, i1, reverse)
+            _lanes5_raw_store(W, c, src, dst, i0, i1, reverse, nl)
         else:
-            _lanes5_raw_sum(W, c, src, dst, i0, i1, reverse)
+            _lanes5_raw_sum(W, c, src, dst, i0, i1, reverse, nl)
     elif store:
-        _lanes4_raw_store(W, c, src, dst, i0, i1, reverse)
+        _lanes4_raw_store(W, c, src, dst, i0, i1, reverse, nl)
     else:
-        _lanes4_raw_sum(W, c, src, dst, i0, i1, reverse)
+        _lanes4_raw_sum(W, c, src, dst, i0, i1, reverse, nl)
 
 
-@jit(numba.void(_mat_rw, _cube_ro, _vec_ro, _vec_rw, _vec_rw, _i8, _i8, _b1, _b1))
-def band_chunk(W, groups, src, tmp, dst, i0, i1, store, reverse):
+@jit(numba.void(_mat_rw, _cube_ro, _vec_ro, _vec_rw, _vec_rw, _i8, _i8, _b1, _b1, _i8))
+def band_chunk(W, groups, src, tmp, dst, i0, i1, store, reverse, nl):
     """Run one band's cascade over transposed samples ``i0 .. i1`` of ``src``.
 
     ``W`` holds one row per group; ``groups`` is (n_groups, G, 6) from :func:`plan_groups`. With
     ``store`` the output goes to ``dst``; otherwise its sum and sum of squares accumulate in
     ``W[-1, :2 * LANES]``. ``tmp`` carries the output between groups (and may be ``dst``). With
-    ``reverse`` the samples are taken from ``i1 - 1`` down to ``i0`` (outputs stay in place).
+    ``reverse`` the samples are taken from ``i1 - 1`` down to ``i0`` (outputs stay in place). Only
+    the vectors of 4 lanes that hold any of the first ``nl`` lanes are run.
     """
     n_groups = groups.shape[0]
     cur = src
@@ -288,16 +289,17 @@ def band_chunk(W, groups, src, tmp, dst, i0, i1, store, reverse):
         last = g == n_groups - 1
         out = dst if last else tmp
         keep = store or not last
-        _run_group(W[g], groups[g], cur, out, i0, i1, keep, reverse)
+        _run_group(W[g], groups[g], cur, out, i0, i1, keep, reverse, nl)
         cur = tmp
 
 
-@jit(numba.void(_vec_rw, _mat_ro, _mat_ro, _vec_ro, _i8))
-def advance_chunk(W, K, T, src, cnt):
+@jit(numba.void(_vec_rw, _mat_ro, _mat_ro, _vec_ro, _i8, _i8))
+def advance_chunk(W, K, T, src, cnt, nl):
     """Advance one-group delay row ``W`` over ``cnt`` transposed samples of ``src`` by the tables of
-    :func:`advance_tables` (``cnt`` must be the ``n`` they were made for); sums untouched."""
+    :func:`advance_tables` (``cnt`` must be the ``n`` they were made for), in the vectors that hold
+    the first ``nl`` lanes; sums untouched."""
     _simd.keep_out_of_line()
-    for k in range(0, LANES, _VW):
+    for k in range(0, nl, _VW):
         if K.shape[1] == 10:
             advance10(W, K, T, src, cnt, k)
         else:

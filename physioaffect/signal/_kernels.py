@@ -18,7 +18,7 @@ def _sosfilt_block(x, out, c0, nl, groups, W):
     for t0 in range(0, n_times, CHUNK):
         cnt = min(CHUNK, n_times - t0)
         load_block(x, c0, nl, t0, cnt, 0, buf)
-        band_chunk(W, groups, buf, tmp, res, 0, cnt, True, False)
+        band_chunk(W, groups, buf, tmp, res, 0, cnt, True, False, nl)
         for lane in range(nl):
             for i in range(cnt):
                 out[c0 + lane, t0 + i] = res[i * LANES + lane]
