@@ -31,8 +31,8 @@ from ..signal._cascade import CHUNK, LANES, advance_chunk, band_chunk, load_bloc
 def _flush(W, b, n_groups, nl, c0, acc, a):
     last = n_groups - 1
     for lane in range(nl):
-        acc[a, 0, c0 + lane, b] += W[b, last, lane]
-        acc[a, 1, c0 + lane, b] += W[b, last, LANES + lane]
+        acc[b, a, 0, c0 + lane] += W[b, last, lane]
+        acc[b, a, 1, c0 + lane] += W[b, last, LANES + lane]
     for k in range(2 * LANES):
         W[b, last, k] = 0.0
 
@@ -41,7 +41,8 @@ def _flush(W, b, n_groups, nl, c0, acc, a):
 def de_causal_task(x, c0, nl, groups, b_lo, b_hi, run_start, run_stop, run_reset, run_acc, acc):
     """Causal band sums of rows ``c0 .. c0 + nl`` for bands ``b_lo .. b_hi`` over the runs.
 
-    ``groups`` (n_bands, n_groups, G, 6); ``acc`` (n_acc, 2, n_rows, n_bands) is added to.
+    ``groups`` (n_bands, n_groups, G, 6); ``acc`` (n_bands, n_acc, 2, n_rows) is added to (band
+    first: tasks of other bands write apart, with no cache line between them).
     """
     n_bands, n_groups, group = groups.shape[0], groups.shape[1], groups.shape[2]
     W = np.zeros((n_bands, n_groups, 2 * LANES + 2 * LANES * group))
@@ -179,7 +180,7 @@ def de_zero_phase_task(x, c0, nl, groups, zi_rows, adv_K, adv_T, pad, b_lo, b_hi
 def window_variances(acc, i0, n_in, length, factor, out):
     """Population variance of each window from its segments' sums, times ``factor`` of its band.
 
-    ``acc`` (n_seg, 2, n_rows, n_bands) holds the sum and sum of squares per segment; window ``w``
+    ``acc`` (n_bands, n_seg, 2, n_rows) holds the sum and sum of squares per segment; window ``w``
     adds segments ``i0[w] .. i0[w] + n_in[w]`` of ``length`` samples in all. Writes ``out``
     (n_windows, n_rows, n_bands); returns whether every value is finite. A negative variance (from
     rounding) becomes 0; NaN stays NaN.
@@ -195,8 +196,8 @@ def window_variances(acc, i0, n_in, length, factor, out):
                 s1 = 0.0
                 s2 = 0.0
                 for j in range(lo, hi):
-                    s1 += acc[j, 0, r, b]
-                    s2 += acc[j, 1, r, b]
+                    s1 += acc[b, j, 0, r]
+                    s2 += acc[b, j, 1, r]
                 mean = s1 * inv
                 var = s2 * inv - mean * mean
                 if var < 0.0:

@@ -191,7 +191,7 @@ def _window_variances_fused(x2d, plan, starts, length, zero_phase, per_window, n
     ends = starts + length
     if per_window:
         n_acc = len(starts)
-        acc = np.zeros((n_acc, 2, n_rows, n_bands))
+        acc = np.zeros((n_bands, n_acc, 2, n_rows))
         args = (starts, ends, np.ones(n_acc, dtype=np.bool_), np.arange(n_acc, dtype=np.int64), acc)
         run_tasks(k.de_causal_task,
                   [(x2d, c0, nl, groups, lo, hi, *args) for c0, nl in blocks for lo, hi in splits],
@@ -202,7 +202,7 @@ def _window_variances_fused(x2d, plan, starts, length, zero_phase, per_window, n
         # each window (no running sum over the whole recording, so no drift with its length)
         edges = np.unique(np.concatenate([[0, n_times], starts, ends])).astype(np.int64)
         n_seg = len(edges) - 1
-        acc = np.zeros((n_seg, 2, n_rows, n_bands))
+        acc = np.zeros((n_bands, n_seg, 2, n_rows))
         if zero_phase:
             run_tasks(k.de_zero_phase_task,
                       [(x2d, c0, nl, groups, zi_rows, adv_K, adv_T, pad, lo, hi, edges, acc)
