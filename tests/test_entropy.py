@@ -260,8 +260,8 @@ def test_fused_matches_scipy_for_partial_channel_blocks(rng, n_channels, zero_ph
 @pytest.mark.parametrize("order", [3, 5, 6])
 @pytest.mark.parametrize("zero_phase", [True, False])
 def test_fused_matches_scipy_for_other_orders(rng, order, zero_phase):
-    # odd orders run in the unit form with their [1, 0, -1] section moved last, orders 3 and 6
-    # need padding (raw form)
+    # order 5 runs the band-pass form in one group of 5 sections; orders 3 and 6 need identity
+    # padding, which only the raw form has
     x = rng.standard_normal((5, 1500))
     kw = dict(window=2.0, zero_phase=zero_phase, order=order)
     np.testing.assert_allclose(differential_entropy(x, SFREQ, **kw),
