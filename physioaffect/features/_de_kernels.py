@@ -28,13 +28,19 @@ from ..signal._cascade import CHUNK, LANES, advance_chunk, band_chunk, load_bloc
 
 
 @jit
+def _drop_sums(W, b, n_groups):
+    for k in range(2 * LANES):
+        W[b, n_groups - 1, k] = 0.0
+
+
+@jit
 def _flush(W, b, n_groups, nl, c0, acc, a):
+    """Add band ``b``'s running sums of rows ``c0 .. c0 + nl`` to accumulator row ``a``; reset them."""
     last = n_groups - 1
     for lane in range(nl):
         acc[b, a, 0, c0 + lane] += W[b, last, lane]
         acc[b, a, 1, c0 + lane] += W[b, last, LANES + lane]
-    for k in range(2 * LANES):
-        W[b, last, k] = 0.0
+    _drop_sums(W, b, n_groups)
 
 
 @jit
@@ -58,12 +64,6 @@ def de_causal_task(x, c0, nl, groups, b_lo, b_hi, run_start, run_stop, run_reset
                 band_chunk(W[b], groups[b], xin, tmp, tmp, 0, cnt, False, False, nl)
         for b in range(b_lo, b_hi):
             _flush(W, b, n_groups, nl, c0, acc, run_acc[r])
-
-
-@jit
-def _drop_sums(W, b, n_groups):
-    for k in range(2 * LANES):
-        W[b, n_groups - 1, k] = 0.0
 
 
 @jit

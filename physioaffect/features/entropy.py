@@ -153,16 +153,17 @@ def _kernel_plan_cached(band_items, design_sfreq, order):
     from ..signal.filters import default_padlen
 
     sos = _design_cached(band_items, design_sfreq, order)
+    bandpass = [is_bandpass(s) for s in sos]
     groups = np.stack([plan_groups(s, bandpass=True) for s in sos])
     n_grp, group = groups.shape[1:3]
     # the kernels filter in the band-pass form where it applies: their output is the band's
     # divided by its gain, and their delays are that form's
     gains = np.array([plan_gain(s, bandpass=True) for s in sos])
-    zi = [bandpass_zi(s) if is_bandpass(s) else sps.sosfilt_zi(s) for s in sos]
+    zi = [bandpass_zi(s) if bp else sps.sosfilt_zi(s) for s, bp in zip(sos, bandpass, strict=True)]
     zi_rows = np.stack([state_to_rows(np.repeat(z[:, :, None], LANES, axis=2), group, n_grp)
                         for z in zi])
     # the zero-phase forward pass moves one-group band-pass delays chunk to chunk by tables
-    if groups.shape[1] == 1 and all(is_bandpass(s) for s in sos):
+    if groups.shape[1] == 1 and all(bandpass):
         tables = [advance_tables(g, CHUNK) for g in groups]
         adv_K = np.stack([k for k, _ in tables])
         adv_T = np.stack([t for _, t in tables])
@@ -172,7 +173,6 @@ def _kernel_plan_cached(band_items, design_sfreq, order):
     for a in (groups, zi_rows, gains, adv_K, adv_T):
         a.flags.writeable = False
     return groups, zi_rows, default_padlen(sos[0]), gains, (adv_K, adv_T)
-
 
 
 def _window_variances_fused(x2d, plan, starts, length, zero_phase, per_window, n_jobs=1):
