@@ -135,3 +135,34 @@ def test_advance_tables_give_the_delays_the_cascade_leaves(rng, sfreq, band, ord
     delays = slice(2 * LANES, None)
     scale = np.abs(W_run[0, delays]).max()
     np.testing.assert_allclose(W_adv[delays], W_run[0, delays], rtol=0, atol=1e-11 * scale)
+
+
+@pytest.mark.parametrize("sfreq, band", [(128.0, (31, 49)), (128.0, (8, 14)), (200.0, (14, 31))])
+def test_advance_from_the_first_row_that_matters(rng, sfreq, band):
+    # a span of 4 chunks: the delays enter through T with the first chunk read, later chunks add
+    # their terms; the rows before advance_first change nothing above rounding
+    from physioaffect.signal._cascade import CHUNK, advance_chunk, advance_first, advance_tables
+
+    span = 4 * CHUNK
+    sos = sps.butter(4, band, btype="band", fs=sfreq, output="sos")
+    groups = plan_groups(sos, bandpass=True)
+    K, T = advance_tables(groups, span)
+    first = advance_first(K)
+    assert 0 < first < span
+    assert np.abs(K[:first]).sum() < 1e-17 * np.abs(K).sum()
+    x = rng.standard_normal((LANES, span)) * 10.0
+    start = state_to_rows(rng.standard_normal((sos.shape[0], 2, LANES)), sos.shape[0], 1)
+    W_run = start.copy()
+    band_chunk(W_run, groups, _buffer(x), np.zeros(span * LANES), np.zeros(span * LANES), 0, span,
+               True, False, LANES)
+    W_adv = start[0].copy()
+    buf = _buffer(x)
+    j = first
+    while j < span:
+        stop = min(span, (j // CHUNK + 1) * CHUNK)
+        advance_chunk(W_adv, K[j:stop], T if j == first else np.eye(T.shape[0]),
+                      buf[j * LANES:stop * LANES], stop - j, LANES)
+        j = stop
+    delays = slice(2 * LANES, None)
+    scale = np.abs(W_run[0, delays]).max()
+    np.testing.assert_allclose(W_adv[delays], W_run[0, delays], rtol=0, atol=1e-12 * scale)

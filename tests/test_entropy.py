@@ -233,9 +233,10 @@ def test_labelled_output_round_trips_through_netcdf(rng, tmp_path):
     assert back.attrs["preset"] == "torcheeg" and back.attrs["units"] == "bits"
 
 
-@pytest.mark.parametrize("n_times", [28, 200, 458, 459, 1000, 1024])
+@pytest.mark.parametrize("n_times", [28, 200, 458, 459, 1000, 1024, 1994, 1995, 4300])
 def test_short_epochs_match_scipy(rng, n_times):
-    # around the kernel's chunk of 512 extended samples (27 samples of padding at each end)
+    # around the kernel's chunk of 512 and span of 2048 extended samples (27 samples of padding at
+    # each end)
     x = rng.standard_normal((5, 3, n_times))
     de = differential_entropy(x, SFREQ)
     for zero_phase in (True, False):
@@ -261,8 +262,9 @@ def test_fused_matches_scipy_for_partial_channel_blocks(rng, n_channels, zero_ph
 @pytest.mark.parametrize("zero_phase", [True, False])
 def test_fused_matches_scipy_for_other_orders(rng, order, zero_phase):
     # order 5 runs the band-pass form in one group of 5 sections; orders 3 and 6 need identity
-    # padding, which only the raw form has
-    x = rng.standard_normal((5, 1500))
+    # padding, which only the raw form has (and a forward pass without advance tables); three
+    # spans of the zero-phase forward pass
+    x = rng.standard_normal((5, 5000))
     kw = dict(window=2.0, zero_phase=zero_phase, order=order)
     np.testing.assert_allclose(differential_entropy(x, SFREQ, **kw),
                                differential_entropy(x, SFREQ, backend="scipy", **kw),

@@ -11,12 +11,13 @@ its sums to one accumulator row. Continuous filtering uses runs between consecut
 
 Zero-phase mode reproduces ``scipy.signal.sosfiltfilt`` (odd extension, ``sosfilt_zi`` scaled by
 the first sample of each pass) without storing the forward output: the forward pass only saves
-every band's delays at the start of each chunk, moving them chunk to chunk by a linear map
-(``advance_tables``: no recursion, about half a cascade pass) where the plan allows, and keeps the
-last chunk's output; the backward pass walks the chunks from the end, recomputes each earlier
-chunk's forward output from its saved delays into a cache-sized buffer and runs the backward
-cascade over it in reverse order (no reversed copy), summing into the segment of each sample.
-(Storing the whole forward output instead measured no faster: it is bound by memory traffic.)
+every band's delays at the start of each span of ``SPAN`` samples, moving them span to span by a
+linear map (``advance_tables``: no recursion) where the plan allows. A band whose impulse response
+dies away within a span reads only the end of each span, since the earlier samples' terms fall
+below rounding. The backward pass walks the spans from the end, recomputes each span's forward
+output from its saved delays into a cache-sized buffer and runs the backward cascade over it in
+reverse order (no reversed copy), summing into the segment of each sample. (Storing the whole
+forward output instead measured no faster: it is bound by memory traffic.)
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ import numpy as np
 
 from .._numba import jit
 from ..signal._cascade import CHUNK, LANES, advance_chunk, band_chunk, load_block
+
+# Span of the zero-phase forward pass's saved delays, in samples: 4 chunks. Longer spans let more
+# bands skip the start of each span; spans 4x longer measured no faster (buffers of 256 KiB).
+SPAN = 4 * CHUNK
 
 
 @jit
@@ -98,78 +103,92 @@ def _pieces(t0, cnt, pad, n, edges, sg, p_lo, p_hi, p_seg):
 
 
 @jit
-def de_zero_phase_task(x, c0, nl, groups, zi_rows, adv_K, adv_T, pad, b_lo, b_hi, edges, acc):
+def de_zero_phase_task(x, c0, nl, groups, zi_rows, adv_K, adv_T, adv_first, pad, b_lo, b_hi,
+                       edges, acc):
     """Zero-phase band sums of rows ``c0 .. c0 + nl`` per segment ``[edges[s], edges[s + 1])``.
 
-    ``edges`` runs from 0 to the number of samples. ``zi_rows`` (n_bands, n_groups, row):
-    ``sosfilt_zi`` of each band laid out as delay rows (in the planned form's units), the same
-    value in every lane. ``adv_K`` (n_bands, CHUNK, n_states) and ``adv_T`` (n_bands, n_states,
-    n_states), when ``adv_K`` has CHUNK rows, are the ``advance_tables`` over a chunk, with which
-    the forward pass moves the delays chunk to chunk without the recursion.
+    The forward pass saves every band's delays at the start of each *span* of ``S`` extended
+    samples, ``S = adv_K.shape[1]`` (a multiple of ``CHUNK``). ``zi_rows`` (n_bands, n_groups, row):
+    ``sosfilt_zi`` of each band laid out as delay rows (in the planned form's units), the same value
+    in every lane. When ``adv_K`` (n_bands, S, n_states) and ``adv_T`` (n_bands, n_states, n_states)
+    are the ``advance_tables`` over a span, the delays move span to span without the recursion,
+    as ``T s + sum_j K[j] x_j`` over the span's samples ``j >= adv_first[b]`` only: the earlier
+    terms fall below rounding (the band's impulse response has died away), so a band whose response
+    is short reads only the end of each span. Otherwise (``adv_K`` with one row) the forward pass
+    runs the recursion, with spans of ``CHUNK``.
+
+    The backward pass walks the spans from the end: it recomputes each span's forward output from
+    its saved delays into a span-sized buffer and runs the backward cascade over it in reverse
+    order (no reversed copy), summing into the segment of each sample.
     """
     n = x.shape[1]
     n_ext = n + 2 * pad
     n_bands, n_groups = groups.shape[0], groups.shape[1]
     row = zi_rows.shape[2]
-    n_chunks = (n_ext + CHUNK - 1) // CHUNK
+    n_states = adv_T.shape[1]
+    advance = adv_K.shape[1] > 1
+    S = adv_K.shape[1] if advance else CHUNK
+    n_spans = (n_ext + S - 1) // S
     fwd = np.zeros((n_bands, n_groups, row))
     bwd = np.zeros((n_bands, n_groups, row))
-    saved = np.empty((n_chunks, n_bands, n_groups, row))
-    xin = np.empty(CHUNK * LANES)
-    tmp = np.empty(CHUNK * LANES)
-    res = np.empty(CHUNK * LANES)
-    p_lo = np.empty(CHUNK + 3, dtype=np.int64)
-    p_hi = np.empty(CHUNK + 3, dtype=np.int64)
-    p_seg = np.empty(CHUNK + 3, dtype=np.int64)
-    # the final chunk's forward output is kept per band: the backward pass starts there, so it
-    # need not be recomputed (for epochs shorter than a chunk that saves a third of the work)
-    final = np.empty((n_bands, CHUNK * LANES))
+    saved = np.empty((n_spans, n_bands, n_groups, row))
+    eye = np.eye(n_states)
+    xin = np.empty(S * LANES)
+    tmp = np.empty(S * LANES)
+    res = np.empty(S * LANES)
+    p_lo = np.empty(S + 3, dtype=np.int64)
+    p_hi = np.empty(S + 3, dtype=np.int64)
+    p_seg = np.empty(S + 3, dtype=np.int64)
 
-    # Forward pass, delays only (the sums it accumulates are never read): delays start at zi
-    # times the first extended sample of each lane; each chunk's starting delays are saved.
-    advance = adv_K.shape[1] == CHUNK
+    # Forward pass, delays only: they start at zi times the first extended sample of each lane.
     load_block(x, c0, nl, 0, 1, pad, xin)
     for b in range(b_lo, b_hi):
         for g in range(n_groups):
             for k in range(2 * LANES, row):
                 fwd[b, g, k] = zi_rows[b, g, k] * xin[k % LANES]
-    for c in range(n_chunks):
-        t0 = c * CHUNK
-        cnt = min(CHUNK, n_ext - t0)
+    first = S
+    for b in range(b_lo, b_hi):
+        first = min(first, adv_first[b]) if advance else 0
+    for sp in range(n_spans):
+        saved[sp, b_lo:b_hi] = fwd[b_lo:b_hi]
+        if sp == n_spans - 1:
+            break
+        s0 = sp * S
+        # chunks of the span from the first any band reads
+        for t0 in range(s0 + (first // CHUNK) * CHUNK, s0 + S, CHUNK):
+            load_block(x, c0, nl, t0, CHUNK, pad, xin)
+            for b in range(b_lo, b_hi):
+                if not advance:
+                    band_chunk(fwd[b], groups[b], xin, tmp, tmp, 0, CHUNK, False, False, nl)
+                    continue
+                j0 = t0 - s0
+                lo = max(adv_first[b] - j0, 0)
+                if lo >= CHUNK:
+                    continue
+                # the delays before the span enter once, through T, with the first chunk read
+                T = adv_T[b] if j0 + lo == adv_first[b] else eye
+                advance_chunk(fwd[b, 0], adv_K[b, j0 + lo:j0 + CHUNK], T, xin[lo * LANES:],
+                              CHUNK - lo, nl)
+        if not advance:
+            for b in range(b_lo, b_hi):
+                _drop_sums(fwd, b, n_groups)
+
+    # Backward pass, span by span from the end, from zi times the last forward output.
+    sg = edges.shape[0] - 2
+    for sp in range(n_spans - 1, -1, -1):
+        t0 = sp * S
+        cnt = min(S, n_ext - t0)
+        m, sg = _pieces(t0, cnt, pad, n, edges, sg, p_lo, p_hi, p_seg)
         load_block(x, c0, nl, t0, cnt, pad, xin)
         for b in range(b_lo, b_hi):
-            saved[c, b] = fwd[b]
-            if c == n_chunks - 1:
-                band_chunk(fwd[b], groups[b], xin, tmp, final[b], 0, cnt, True, False, nl)
-            elif advance:
-                advance_chunk(fwd[b, 0], adv_K[b], adv_T[b], xin, cnt, nl)
-            else:
-                band_chunk(fwd[b], groups[b], xin, tmp, tmp, 0, cnt, False, False, nl)
-
-    # Backward pass, chunk by chunk from the end, from zi times the last forward output: each
-    # earlier chunk's forward output is recomputed from its saved delays, then filtered backwards
-    # in place, one segment piece at a time.
-    last_cnt = n_ext - (n_chunks - 1) * CHUNK
-    for b in range(b_lo, b_hi):
-        for g in range(n_groups):
-            for k in range(2 * LANES, row):
-                bwd[b, g, k] = zi_rows[b, g, k] * final[b, (last_cnt - 1) * LANES + k % LANES]
-    sg = edges.shape[0] - 2
-    for c in range(n_chunks - 1, -1, -1):
-        t0 = c * CHUNK
-        cnt = min(CHUNK, n_ext - t0)
-        m, sg = _pieces(t0, cnt, pad, n, edges, sg, p_lo, p_hi, p_seg)
-        if c < n_chunks - 1:
-            load_block(x, c0, nl, t0, cnt, pad, xin)
-        for b in range(b_lo, b_hi):
-            if c < n_chunks - 1:
-                fwd[b] = saved[c, b]
-                band_chunk(fwd[b], groups[b], xin, tmp, res, 0, cnt, True, False, nl)
-                src = res
-            else:
-                src = final[b]
+            fwd[b] = saved[sp, b]
+            band_chunk(fwd[b], groups[b], xin, tmp, res, 0, cnt, True, False, nl)
+            if sp == n_spans - 1:
+                for g in range(n_groups):
+                    for k in range(2 * LANES, row):
+                        bwd[b, g, k] = zi_rows[b, g, k] * res[(cnt - 1) * LANES + k % LANES]
             for p in range(m):
-                band_chunk(bwd[b], groups[b], src, tmp, tmp, p_lo[p], p_hi[p], False, True, nl)
+                band_chunk(bwd[b], groups[b], res, tmp, tmp, p_lo[p], p_hi[p], False, True, nl)
                 if p_seg[p] >= 0:
                     _flush(bwd, b, n_groups, nl, c0, acc, p_seg[p])
                 else:

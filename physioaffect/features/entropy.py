@@ -141,8 +141,8 @@ def _kernel_plan_cached(band_items, design_sfreq, order):
     from scipy import signal as sps
 
     from ..signal._cascade import (
-        CHUNK,
         LANES,
+        advance_first,
         advance_tables,
         bandpass_zi,
         is_bandpass,
@@ -151,6 +151,7 @@ def _kernel_plan_cached(band_items, design_sfreq, order):
         state_to_rows,
     )
     from ..signal.filters import default_padlen
+    from ._de_kernels import SPAN
 
     sos = _design_cached(band_items, design_sfreq, order)
     bandpass = [is_bandpass(s) for s in sos]
@@ -162,17 +163,20 @@ def _kernel_plan_cached(band_items, design_sfreq, order):
     zi = [bandpass_zi(s) if bp else sps.sosfilt_zi(s) for s, bp in zip(sos, bandpass, strict=True)]
     zi_rows = np.stack([state_to_rows(np.repeat(z[:, :, None], LANES, axis=2), group, n_grp)
                         for z in zi])
-    # the zero-phase forward pass moves one-group band-pass delays chunk to chunk by tables
+    # the zero-phase forward pass moves one-group band-pass delays span to span by tables, each
+    # band from the first sample of the span that still reaches the delays
     if groups.shape[1] == 1 and all(bandpass):
-        tables = [advance_tables(g, CHUNK) for g in groups]
+        tables = [advance_tables(g, SPAN) for g in groups]
         adv_K = np.stack([k for k, _ in tables])
         adv_T = np.stack([t for _, t in tables])
+        adv_first = np.array([advance_first(k) for k, _ in tables], dtype=np.int64)
     else:
         adv_K = np.zeros((len(sos), 1, 2 * group))
         adv_T = np.zeros((len(sos), 2 * group, 2 * group))
-    for a in (groups, zi_rows, gains, adv_K, adv_T):
+        adv_first = np.zeros(len(sos), dtype=np.int64)
+    for a in (groups, zi_rows, gains, adv_K, adv_T, adv_first):
         a.flags.writeable = False
-    return groups, zi_rows, default_padlen(sos[0]), gains, (adv_K, adv_T)
+    return groups, zi_rows, default_padlen(sos[0]), gains, (adv_K, adv_T, adv_first)
 
 
 def _window_variances_fused(x2d, plan, starts, length, zero_phase, per_window, n_jobs=1):
@@ -183,7 +187,7 @@ def _window_variances_fused(x2d, plan, starts, length, zero_phase, per_window, n
     from . import _de_kernels as k
 
     n_rows, n_times = x2d.shape
-    groups, zi_rows, pad, gains, (adv_K, adv_T) = plan
+    groups, zi_rows, pad, gains, adv = plan
     n_bands = groups.shape[0]
     n_split = _band_groups(n_rows, n_bands, n_jobs)
     blocks = [(c0, min(LANES, n_rows - c0)) for c0 in range(0, n_rows, LANES)]
@@ -205,7 +209,7 @@ def _window_variances_fused(x2d, plan, starts, length, zero_phase, per_window, n
         acc = np.zeros((n_bands, n_seg, 2, n_rows))
         if zero_phase:
             run_tasks(k.de_zero_phase_task,
-                      [(x2d, c0, nl, groups, zi_rows, adv_K, adv_T, pad, lo, hi, edges, acc)
+                      [(x2d, c0, nl, groups, zi_rows, *adv, pad, lo, hi, edges, acc)
                        for c0, nl in blocks for lo, hi in splits], n_jobs)
         else:
             stop = int(ends.max())

@@ -150,6 +150,19 @@ def advance_tables(groups: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(K), np.ascontiguousarray(T)
 
 
+def advance_first(K: np.ndarray, tol: float = 1e-18) -> int:
+    """The first row of an advance table ``K`` (n, n_states) that matters.
+
+    The rows before it hold less than ``tol`` of the table's total absolute weight: the samples they
+    multiply reach the delays only through the tail of the impulse response, below rounding.
+    Leaving them out changes the advanced delays by less than ``tol`` times the largest delays the
+    input could produce.
+    """
+    weight = np.abs(K).sum(axis=1)
+    head = np.cumsum(weight) / weight.sum()
+    return int(np.searchsorted(head, tol, side="right"))
+
+
 def state_to_rows(z: np.ndarray, group: int, n_groups: int) -> np.ndarray:
     """Delays (n_sections, 2, n_lanes<=LANES) -> W rows (n_groups, row_size) (sums zero)."""
     rows = np.zeros((n_groups, row_size(group)))
