@@ -204,7 +204,9 @@ def _window_variances_fused(x2d, plan, starts, length, zero_phase, per_window, n
     else:
         # accumulate per segment between consecutive window edges, then add the segments of
         # each window (no running sum over the whole recording, so no drift with its length)
-        edges = np.unique(np.concatenate([[0, n_times], starts, ends])).astype(np.int64)
+        edges = np.concatenate([[0, n_times], starts, ends]).astype(np.int64)
+        edges.sort()
+        edges = edges[np.concatenate([[True], edges[1:] != edges[:-1]])]  # np.unique, faster
         n_seg = len(edges) - 1
         acc = np.zeros((n_bands, n_seg, 2, n_rows))
         if zero_phase:
@@ -379,10 +381,13 @@ def differential_entropy(data, sfreq=None, *, bands=None, window=None, step=None
 
     n_times = values.shape[-1]
     starts, length = resolve_windows(n_times, sfreq, window, step, onsets=onsets)
+    plan = None
+    if backend == "numba":
+        plan = _kernel_plan_cached(tuple(bands.items()), float(dsf), int(settings["order"]))
     if zero_phase and not per_window:
         from ..signal.filters import default_padlen
 
-        pad = default_padlen(sos[0])
+        pad = plan[2] if plan is not None else default_padlen(sos[0])
         if n_times <= pad:
             raise InvalidSignalError(
                 f"`data` has {n_times} samples; zero-phase filtering pads {pad} samples at each "
@@ -392,7 +397,6 @@ def differential_entropy(data, sfreq=None, *, bands=None, window=None, step=None
     from .._parallel import resolve_n_jobs
 
     if backend == "numba":
-        plan = _kernel_plan_cached(tuple(bands.items()), float(dsf), int(settings["order"]))
         var, finite = _window_variances_fused(x2d, plan, starts, length, zero_phase, per_window,
                                               resolve_n_jobs(n_jobs))
         if deferred and not finite:
