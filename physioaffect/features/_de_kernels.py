@@ -72,6 +72,15 @@ def de_causal_task(x, c0, nl, groups, b_lo, b_hi, run_start, run_stop, run_reset
 
 
 @jit
+def _copy_rows(dst, src, lo, hi):
+    """``dst[lo:hi] = src[lo:hi]`` for (n, n_groups, row) arrays, as a plain loop."""
+    for b in range(lo, hi):
+        for g in range(dst.shape[1]):
+            for k in range(dst.shape[2]):
+                dst[b, g, k] = src[b, g, k]
+
+
+@jit
 def _pieces(t0, cnt, pad, n, edges, sg, p_lo, p_hi, p_seg):
     """Split buffer samples ``0 .. cnt`` of the chunk at extended sample ``t0`` into pieces of one
     segment each (``-1``: the padding), from the end; returns (number of pieces, segment pointer).
@@ -150,7 +159,7 @@ def de_zero_phase_task(x, c0, nl, groups, zi_rows, adv_K, adv_T, adv_first, pad,
     for b in range(b_lo, b_hi):
         first = min(first, adv_first[b]) if advance else 0
     for sp in range(n_spans):
-        saved[sp, b_lo:b_hi] = fwd[b_lo:b_hi]
+        _copy_rows(saved[sp], fwd, b_lo, b_hi)
         if sp == n_spans - 1:
             break
         s0 = sp * S
@@ -166,9 +175,12 @@ def de_zero_phase_task(x, c0, nl, groups, zi_rows, adv_K, adv_T, adv_first, pad,
                 if lo >= CHUNK:
                     continue
                 # the delays before the span enter once, through T, with the first chunk read
-                T = adv_T[b] if j0 + lo == adv_first[b] else eye
-                advance_chunk(fwd[b, 0], adv_K[b, j0 + lo:j0 + CHUNK], T, xin[lo * LANES:],
-                              CHUNK - lo, nl)
+                if j0 + lo == adv_first[b]:
+                    advance_chunk(fwd[b, 0], adv_K[b, j0 + lo:j0 + CHUNK], adv_T[b],
+                                  xin[lo * LANES:], CHUNK - lo, nl)
+                else:
+                    advance_chunk(fwd[b, 0], adv_K[b, j0 + lo:j0 + CHUNK], eye,
+                                  xin[lo * LANES:], CHUNK - lo, nl)
         if not advance:
             for b in range(b_lo, b_hi):
                 _drop_sums(fwd, b, n_groups)
@@ -181,7 +193,7 @@ def de_zero_phase_task(x, c0, nl, groups, zi_rows, adv_K, adv_T, adv_first, pad,
         m, sg = _pieces(t0, cnt, pad, n, edges, sg, p_lo, p_hi, p_seg)
         load_block(x, c0, nl, t0, cnt, pad, xin)
         for b in range(b_lo, b_hi):
-            fwd[b] = saved[sp, b]
+            _copy_rows(fwd, saved[sp], b, b + 1)
             band_chunk(fwd[b], groups[b], xin, tmp, res, 0, cnt, True, False, nl)
             if sp == n_spans - 1:
                 for g in range(n_groups):
