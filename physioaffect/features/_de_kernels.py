@@ -219,22 +219,23 @@ def window_variances(acc, i0, n_in, length, factor, out):
     """
     n_win, n_rows, n_bands = out.shape
     inv = 1.0 / length
-    finite = True
+    bad = 0.0  # stays 0 while every value is finite (inf - inf and NaN make it NaN)
     for w in range(n_win):
         lo = i0[w]
         hi = lo + n_in[w]
-        for r in range(n_rows):
-            for b in range(n_bands):
-                s1 = 0.0
-                s2 = 0.0
-                for j in range(lo, hi):
+        for b in range(n_bands):
+            f = factor[b]
+            for r in range(n_rows):
+                s1 = acc[b, lo, 0, r]
+                s2 = acc[b, lo, 1, r]
+                for j in range(lo + 1, hi):
                     s1 += acc[b, j, 0, r]
                     s2 += acc[b, j, 1, r]
                 mean = s1 * inv
                 var = s2 * inv - mean * mean
                 if var < 0.0:
                     var = 0.0
-                var *= factor[b]
-                finite &= var - var == 0.0
+                var *= f
+                bad += var - var
                 out[w, r, b] = var
-    return finite
+    return bad == 0.0

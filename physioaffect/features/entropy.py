@@ -410,7 +410,8 @@ def differential_entropy(data, sfreq=None, *, bands=None, window=None, step=None
     de *= 0.5
     de += 0.5 * math.log(2.0 * np.pi * np.e)  # de_from_variance, in place
     de = de.reshape(len(starts), *lead, len(bands))  # (n_win, ..., ch, band)
-    de = np.moveaxis(de, 0, -3)  # (..., n_win, ch, band)
+    if de.ndim > 3:
+        de = np.moveaxis(de, 0, -3)  # (..., n_win, ch, band)
     if baseline is not None:
         base_vals = np.asarray(baseline.values if hasattr(baseline, "dims") else baseline, dtype=float)
         if base_vals.shape[:-1] != lead:
