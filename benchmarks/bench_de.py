@@ -257,6 +257,8 @@ def main(argv=None) -> int:
                     help="also time the fused kernel with this many threads (1: one-core rows only)")
     ap.add_argument("--torcheeg-seconds", type=float, default=None,
                     help="time budget for TorchEEG per workload (default 4, --quick 1)")
+    ap.add_argument("--rounds", type=int, default=None,
+                    help="interleaved rounds of every route (default 7, --quick 3)")
     ap.add_argument("--no-compile-check", action="store_true", help="skip the fresh-process check")
     args = ap.parse_args(argv)
 
@@ -269,7 +271,9 @@ def main(argv=None) -> int:
     zpn = f"physioaffect fused zero-phase, {n_par} threads"
     cn = f"physioaffect fused causal, {n_par} threads"
     te_budget = args.torcheeg_seconds or (1.0 if args.quick else 4.0)
-    fast_rounds, slow_rounds = (3, 3) if args.quick else (5, 3)
+    # every route joins every round, so that each ratio compares medians over the same spells of
+    # the shared machine
+    fast_rounds = slow_rounds = max(1, args.rounds or (3 if args.quick else 7))
 
     try:
         import mne
