@@ -29,7 +29,7 @@ from ..signal._cascade import CHUNK, LANES, advance_chunk, band_chunk, load_bloc
 
 # Span of the zero-phase forward pass's saved delays, in samples: 4 chunks. Longer spans let more
 # bands skip the start of each span, but their buffers (256 KiB each here) crowd the second-level
-# cache: spans of 1,024 and 4,096 samples measured within a few percent of this one.
+# cache: spans of 1,024 samples measured within a few percent of this one, 4,096 and longer slower.
 SPAN = 4 * CHUNK
 
 
@@ -176,6 +176,7 @@ def de_zero_phase_task(x, c0, nl, groups, zi_rows, adv_K, adv_T, adv_first, pad,
                 if lo >= CHUNK:
                     continue
                 # the delays before the span enter once, through T, with the first chunk read
+                # (two call sites: one taking a read-only or a writable table doubled the compile)
                 if j0 + lo == adv_first[b]:
                     advance_chunk(fwd[b, 0], adv_K[b, j0 + lo:j0 + CHUNK], adv_T[b],
                                   xin[lo * LANES:], CHUNK - lo, nl)

@@ -61,15 +61,20 @@ PRESETS: dict[str, dict] = {
 _UNSET = object()
 
 
-def de_from_variance(var, log_base="e"):
+def de_from_variance(var, log_base="e", *, out=None):
     """Differential entropy of a Gaussian of variance ``var``: ``0.5 * log(2 pi e var)``.
 
-    ``log_base`` is ``"e"`` (nats) or ``2`` (bits). Zero variance gives ``-inf``.
+    ``log_base`` is ``"e"`` (nats) or ``2`` (bits). Zero variance gives ``-inf``. ``out``: a
+    float64 array of ``var``'s shape to write the result into (``var`` itself is allowed).
     """
     var = np.asarray(var, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        h = 0.5 * np.log(2.0 * np.pi * np.e * np.maximum(var, 0.0))
-    return h / math.log(2.0) if _log2(log_base) else h
+        h = np.log(np.maximum(var, 0.0, out=out), out=out)
+    h *= 0.5
+    h += 0.5 * math.log(2.0 * np.pi * np.e)
+    if _log2(log_base):
+        h /= math.log(2.0)
+    return h
 
 
 def _log2(log_base) -> bool:
@@ -405,10 +410,7 @@ def differential_entropy(data, sfreq=None, *, bands=None, window=None, step=None
             check_signal(values, name="data")  # the tail no kernel read (whole array: true indices)
     else:
         var = _window_variances_scipy(x2d, sos, starts, length, zero_phase, per_window)
-    with np.errstate(divide="ignore"):
-        de = np.log(var, out=var)  # var is this call's own
-    de *= 0.5
-    de += 0.5 * math.log(2.0 * np.pi * np.e)  # de_from_variance, in place
+    de = de_from_variance(var, out=var)  # var is this call's own
     de = de.reshape(len(starts), *lead, len(bands))  # (n_win, ..., ch, band)
     if de.ndim > 3:
         de = np.moveaxis(de, 0, -3)  # (..., n_win, ch, band)
